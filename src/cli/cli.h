@@ -1,0 +1,12 @@
+/* cli.h: the subcommands of the `tengen` program. Each takes the arguments after its name
+ * (argv[0] is the subcommand name), parses GNU-style long options with getopt_long, answers
+ * --help, and returns the process exit code (0 ok, 1 runtime error, 2 usage error). */
+#ifndef TENGEN_CLI_CLI_H
+#define TENGEN_CLI_CLI_H
+
+int cmd_gtp(int argc, char **argv);    /* cmd_gtp.c: GTP engine on stdin/stdout */
+int cmd_config(int argc, char **argv); /* cmd_config.c: check and print a config */
+int cmd_bench(int argc, char **argv);  /* cmd_bench.c: benchmarks (playout, nn) */
+int cmd_match(int argc, char **argv);  /* cmd_match.c: match between two GTP engines */
+
+#endif

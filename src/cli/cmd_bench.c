@@ -1,0 +1,30 @@
+/* cmd_bench.c: `tengen bench <name>`: runs one of the benchmarks of src/bench/. */
+#include <stdio.h>
+#include <string.h>
+
+#include "bench/bench.h"
+#include "cli/cli.h"
+
+static void usage(FILE *out) {
+    fprintf(out, "usage: tengen bench <name> [--options]   (tengen bench <name> --help)\n"
+                 "  playout   random legal playouts per second (Go rules speed)\n"
+                 "  nn        net evaluations per second (--model PATH --board-size N --batch B "
+                 "--threads T)\n"
+                 "Each prints one key=value line per figure.\n");
+}
+
+int cmd_bench(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "playout")) return bench_playout_main(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "nn")) return bench_nn_main(argc - 1, argv + 1);
+    fprintf(stderr, "tengen bench: unknown benchmark '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
