@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "util/cpu.h"
 
 typedef struct subcommand_s {
     const char *name;
@@ -29,6 +30,7 @@ static void print_usage(FILE *out) {
 }
 
 int main(int argc, char **argv) {
+    tg_cpu_tune_blas_env(argv);
     if (argc < 2) {
         print_usage(stderr);
         return 2;

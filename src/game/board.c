@@ -335,6 +335,44 @@ int tg_board_count_stones(const tg_board_t *b, tg_color_t c) {
     return n;
 }
 
+int tg_board_score_area_strict(const tg_board_t *b) {
+    uint8_t seen[TG_BOARD_CELLS] = {0};
+    tg_loc_t stack[TG_BOARD_CELLS];
+    int score = 0;
+    for (int y = 0; y < b->size; y++) {
+        for (int x = 0; x < b->size; x++) {
+            tg_loc_t start = tg_loc(x, y);
+            int c = b->color[start];
+            if (c == TG_BLACK || c == TG_WHITE) {
+                score += (c == TG_WHITE) ? 1 : -1;
+                continue;
+            }
+            if (seen[start]) continue;
+            /* Flood the empty region, noting which colours it reaches. */
+            int n = 0, region = 0, reaches = 0;
+            stack[n++] = start;
+            seen[start] = 1;
+            while (n > 0) {
+                tg_loc_t p = stack[--n];
+                region++;
+                for (int i = 0; i < 4; i++) {
+                    tg_loc_t q = (tg_loc_t)(p + tg_board_adj[i]);
+                    int qc = b->color[q];
+                    if (qc == TG_EMPTY && !seen[q]) {
+                        seen[q] = 1;
+                        stack[n++] = q;
+                    } else if (qc == TG_BLACK || qc == TG_WHITE) {
+                        reaches |= qc;
+                    }
+                }
+            }
+            if (reaches == TG_WHITE) score += region;
+            if (reaches == TG_BLACK) score -= region;
+        }
+    }
+    return score;
+}
+
 bool tg_board_is_simple_eye(const tg_board_t *b, tg_loc_t loc, tg_color_t c) {
     if (b->color[loc] != TG_EMPTY) return false;
     bool against_wall = false;

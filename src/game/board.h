@@ -123,6 +123,11 @@ bool tg_board_set_stone(tg_board_t *b, tg_loc_t loc, tg_color_t color);
 /* Number of stones of colour c on the board. O(size^2). */
 int tg_board_count_stones(const tg_board_t *b, tg_color_t c);
 
+/* Strict Tromp-Taylor area count of the board as it stands, white minus black: every stone
+ * counts for its colour, and an empty region counts for a colour when it reaches stones of
+ * that colour only. Dead stones count as alive (nothing is inferred). O(size^2). */
+int tg_board_score_area_strict(const tg_board_t *b);
+
 /* KataGo's Board::isSimpleEye: loc is empty, all on-board neighbours are colour c, and the
  * diagonals do not show it to be a false eye (at most 1 opposing/"bad" diagonal in the centre,
  * none on the edge). Used to keep random play from filling own eyes. */

@@ -425,6 +425,18 @@ float tg_game_final_score(const tg_game_t *g) {
     return (float)board_score + bonus + g->white_handicap_bonus_score + g->rules.komi;
 }
 
+bool tg_game_rules_are_tromp_taylor(const tg_game_t *g) {
+    const tg_rules_t *r = &g->rules;
+    return r->ko == TG_KO_POSITIONAL && r->scoring == TG_SCORING_AREA && r->tax == TG_TAX_NONE &&
+           r->multi_stone_suicide_legal && !r->has_button;
+}
+
+float tg_game_gtp_final_score(const tg_game_t *g) {
+    if (!tg_game_rules_are_tromp_taylor(g)) return tg_game_final_score(g);
+    return (float)tg_board_score_area_strict(&g->board) + g->white_handicap_bonus_score +
+           g->rules.komi;
+}
+
 float tg_game_self_komi(const tg_game_t *g, tg_color_t pla, double draw_wins_for_white) {
     bool komi_int = ((float)(int)g->rules.komi == g->rules.komi);
     float draw_adj = komi_int ? (float)(draw_wins_for_white - 0.5) : 0.0f;

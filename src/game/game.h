@@ -194,9 +194,19 @@ bool tg_game_end_if_all_pass_alive(tg_game_t *g);
 void tg_game_resign(tg_game_t *g, tg_color_t resigner);
 
 /* Score white-minus-black that the game would get if ended and scored now, without changing
- * g (komi and bonuses included; the button goes to the player to move). Under tromp-taylor
- * this is the strict area count of the board as it stands, plus komi. */
+ * g (komi and bonuses included; the button goes to the player to move), the way KataGo's
+ * endAndScoreGameNow scores: area scoring counts stones inside the opponent's pass-alive
+ * territory for the opponent. */
 float tg_game_final_score(const tg_game_t *g);
+
+/* True when g's rules are Tromp-Taylor's (positional superko, area scoring, no tax,
+ * suicide legal, no button), whatever the komi. */
+bool tg_game_rules_are_tromp_taylor(const tg_game_t *g);
+
+/* The score GTP's final_score reports: under Tromp-Taylor rules the strict area count of the
+ * board as it stands (tg_board_score_area_strict) plus komi and handicap bonus; under any other
+ * rules tg_game_final_score. White minus black. */
+float tg_game_gtp_final_score(const tg_game_t *g);
 
 /* Number of handicap stones KataGo would count (computeNumHandicapStones). */
 int tg_game_num_handicap_stones(const tg_game_t *g);
