@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# demo.sh CONFIG: the "main job" until `tengen run` exists: checks the config, runs a short
+# self-check (rules and net benchmarks), then plays a demo match of tengen's GTP engine against
+# the configured opponent (GNU Go by default), writing SGFs and a summary under run.dir.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cfg="${1:-config/default.ini}"
+bin=build/tengen
+
+echo "== config ($cfg)"
+$bin config --print "$cfg" >/dev/null
+$bin config --print "$cfg" | grep -E '^(dir|board_size|rules|komi|model|games|opponent) ='
+
+get() { $bin config --print "$cfg" | awk -v s="[$1]" -v k="$2" '
+  $0 == s {in_s = 1; next} /^\[/ {in_s = 0} in_s && $1 == k {sub(/^[^=]*= ?/, ""); print; exit}'; }
+size=$(get game board_size); model=$(get nn model); rundir=$(get run dir)
+games=$(get match games); opponent=$(get match opponent); rules=$(get game rules)
+komi=$(get game komi); max_moves=$(get match max_moves)
+
+echo "== self-check: rules speed"
+$bin bench playout --board-size "$size" --seconds 1
+
+engine="$bin gtp"
+if [ -n "$model" ] && [ -f "$model" ]; then
+  echo "== self-check: net speed ($model)"
+  $bin bench nn --model "$model" --board-size "$size" --batch 8 --threads "$(nproc)" --seconds 2
+  engine="$bin gtp --model $model"
+else
+  echo "== no model file ('$model'): tengen plays random legal moves"
+fi
+
+opp_bin=${opponent%% *}
+if ! command -v "$opp_bin" >/dev/null && [ ! -x "$opp_bin" ]; then
+  [ -x "/usr/games/$opp_bin" ] && opponent="/usr/games/$opponent" || {
+    echo "== opponent '$opp_bin' not found: demo match against tengen itself"; opponent="$bin gtp"; }
+fi
+mkdir -p "$rundir/sgf"
+echo "== demo match: '$engine' vs '$opponent', $games games on ${size}x${size}"
+$bin match --black "$engine" --white "$opponent" --games "$games" --board-size "$size" \
+  --komi "$komi" --rules "$rules" --max-moves "$max_moves" --sgf-dir "$rundir/sgf"
+echo "== demo done: SGFs in $rundir/sgf"
