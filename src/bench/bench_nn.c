@@ -42,7 +42,8 @@ static void fill_inputs(tg_rng_t *rng, int n, int len, int cin, int cg, float *s
             uint32_t st = tg_rng_below(rng, 3);
             if (st && cin > 2) x[st * hw + p] = 1.0f;
         }
-        for (int i = 0; i < cg; i++) gl[(size_t)s * cg + i] = (float)(tg_rng_uniform(rng) - 0.5);
+        for (int i = 0; i < cg; i++)
+            gl[(size_t)s * cg + i] = (float)(tg_rng_uniform(rng) - 0.5);
     }
 }
 
@@ -59,14 +60,30 @@ int bench_nn_main(int argc, char **argv) {
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case 'm': model_path = optarg; break;
-        case 's': size = atoi(optarg); break;
-        case 'b': batch = atoi(optarg); break;
-        case 't': threads = atoi(optarg); break;
-        case 'S': seconds = atof(optarg); break;
-        case 'g': gemm = optarg; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'm':
+            model_path = optarg;
+            break;
+        case 's':
+            size = atoi(optarg);
+            break;
+        case 'b':
+            batch = atoi(optarg);
+            break;
+        case 't':
+            threads = atoi(optarg);
+            break;
+        case 'S':
+            seconds = atof(optarg);
+            break;
+        case 'g':
+            gemm = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (!model_path || size < 1 || size > TG_NN_MAX_LEN || batch < 1 || threads < 1 ||
@@ -106,7 +123,8 @@ int bench_nn_main(int argc, char **argv) {
         goto done;
     }
     for (int i = 0; i < 3; i++) {
-        if (!isfinite(raw.value[i]) || fabsf(raw.value[i] - raw1.value[i]) > 1e-3f * (1 + fabsf(raw1.value[i]))) {
+        if (!isfinite(raw.value[i]) ||
+            fabsf(raw.value[i] - raw1.value[i]) > 1e-3f * (1 + fabsf(raw1.value[i]))) {
             fprintf(stderr, "bench nn: batch and single outputs disagree (%g vs %g)\n",
                     (double)raw.value[i], (double)raw1.value[i]);
             goto done;
@@ -114,7 +132,8 @@ int bench_nn_main(int argc, char **argv) {
     }
     /* Warm up, then time. */
     double t0 = now_s();
-    while (now_s() - t0 < 0.3) be->forward(ctx, batch, size, sp, gl, &raw, &err);
+    while (now_s() - t0 < 0.3)
+        be->forward(ctx, batch, size, sp, gl, &raw, &err);
     long iters = 0;
     t0 = now_s();
     double t1;

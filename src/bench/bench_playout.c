@@ -37,11 +37,12 @@ static long run_playout(tg_game_t *g, int size, const tg_rules_t *rules, tg_rng_
 }
 
 static void usage(FILE *out) {
-    fprintf(out, "usage: bench_playout [--board-size N] [--seconds S] [--seed X]\n"
-                 "  random legal playouts (Tromp-Taylor rules, no own-eye filling)\n"
-                 "  --board-size N  board size 2..%d (default 19)\n"
-                 "  --seconds S     timed duration (default 3)\n"
-                 "  --seed X        RNG seed (default 1)\n",
+    fprintf(out,
+            "usage: bench_playout [--board-size N] [--seconds S] [--seed X]\n"
+            "  random legal playouts (Tromp-Taylor rules, no own-eye filling)\n"
+            "  --board-size N  board size 2..%d (default 19)\n"
+            "  --seconds S     timed duration (default 3)\n"
+            "  --seed X        RNG seed (default 1)\n",
             TG_BOARD_MAX);
 }
 
@@ -80,8 +81,12 @@ int bench_playout_main(int argc, char **argv) {
                 return 2;
             }
             break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (optind < argc) {
@@ -104,7 +109,8 @@ int bench_playout_main(int argc, char **argv) {
         return 1;
     }
     double t0 = now_s();
-    while (now_s() - t0 < 0.2) run_playout(g, size, &rules, &rng, false);
+    while (now_s() - t0 < 0.2)
+        run_playout(g, size, &rules, &rng, false);
 
     long playouts = 0, moves = 0;
     t0 = now_s();

@@ -28,7 +28,8 @@ int cmd_config(int argc, char **argv) {
     int c;
     while ((c = getopt_long(argc, argv, "ps:c:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'p': break;
+        case 'p':
+            break;
         case 's':
             if (nsets == 64) {
                 fprintf(stderr, "tengen config: too many --set options\n");
@@ -36,9 +37,15 @@ int cmd_config(int argc, char **argv) {
             }
             sets[nsets++] = optarg;
             break;
-        case 'c': path = optarg; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'c':
+            path = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (optind < argc) path = argv[optind++];

@@ -25,8 +25,8 @@ typedef struct key_row_s {
 
 static const key_row_t key_rows[TG_CONFIG_NUM_KEYS] = {
 #define X(section, key, type, def, lo, hi, doc)                                                    \
-    {{#section, #key, def, doc, TG_CFG_##type, (double)(lo), (double)(hi),                       \
-      TG_CFG_ENUM_CHOICES_##type},                                                                \
+    {{#section, #key, def, doc, TG_CFG_##type, (double)(lo), (double)(hi),                         \
+      TG_CFG_ENUM_CHOICES_##type},                                                                 \
      offsetof(tg_config_t, section##_##key)},
     TG_CONFIG_SCHEMA(X)
 #undef X
@@ -55,7 +55,8 @@ static bool enum_allows(const char *doc, const char *value, char *choices, size_
 
 static int find_key(const char *section, const char *key) {
     for (int i = 0; i < TG_CONFIG_NUM_KEYS; i++)
-        if (strcmp(key_rows[i].info.section, section) == 0 && strcmp(key_rows[i].info.key, key) == 0)
+        if (strcmp(key_rows[i].info.section, section) == 0 &&
+            strcmp(key_rows[i].info.key, key) == 0)
             return i;
     return -1;
 }
@@ -80,7 +81,8 @@ static int set_value(tg_config_t *cfg, int i, const char *value, char *why, size
             return TG_EFORMAT;
         }
         if ((double)v < row->info.lo || (double)v > row->info.hi) {
-            snprintf(why, why_len, "%lld is out of range [%.0f, %.0f]", v, row->info.lo, row->info.hi);
+            snprintf(why, why_len, "%lld is out of range [%.0f, %.0f]", v, row->info.lo,
+                     row->info.hi);
             return TG_ERANGE;
         }
         *(int64_t *)field = v;
@@ -104,8 +106,8 @@ static int set_value(tg_config_t *cfg, int i, const char *value, char *why, size
         if (!strcasecmp(value, "true") || !strcasecmp(value, "yes") || !strcmp(value, "1") ||
             !strcasecmp(value, "on")) {
             *(bool *)field = true;
-        } else if (!strcasecmp(value, "false") || !strcasecmp(value, "no") ||
-                   !strcmp(value, "0") || !strcasecmp(value, "off")) {
+        } else if (!strcasecmp(value, "false") || !strcasecmp(value, "no") || !strcmp(value, "0") ||
+                   !strcasecmp(value, "off")) {
             *(bool *)field = false;
         } else {
             snprintf(why, why_len, "\"%s\" is not a boolean (true/false)", value);
@@ -146,7 +148,7 @@ typedef struct load_ctx_s {
     tg_config_t *cfg;
     const char *path;
     FILE *fp;
-    int line;        /* lines read so far = the line being handled */
+    int line; /* lines read so far = the line being handled */
     int seen[TG_CONFIG_NUM_KEYS];
     tg_err_t *err;
     int rc;
@@ -183,8 +185,8 @@ static int ini_handler_cb(void *user, const char *section, const char *name, con
     }
     int rc = set_value(ctx->cfg, i, value, why, sizeof(why));
     if (rc) {
-        ctx->rc = tg_err_set(ctx->err, rc, "%s:%d: %s.%s: %s", ctx->path, ctx->line, section,
-                             name, why);
+        ctx->rc =
+            tg_err_set(ctx->err, rc, "%s:%d: %s.%s: %s", ctx->path, ctx->line, section, name, why);
         return 0;
     }
     ctx->seen[i] = ctx->line;
@@ -250,11 +252,19 @@ void tg_config_print(const tg_config_t *cfg, FILE *out) {
         fprintf(out, "# %s (%s; default %s)\n", row->info.doc, origin,
                 row->info.def[0] ? row->info.def : "\"\"");
         switch (row->info.type) {
-        case TG_CFG_INT: fprintf(out, "%s = %lld\n", row->info.key, (long long)*(const int64_t *)field); break;
-        case TG_CFG_FLOAT: fprintf(out, "%s = %.15g\n", row->info.key, *(const double *)field); break;
-        case TG_CFG_BOOL: fprintf(out, "%s = %s\n", row->info.key, *(const bool *)field ? "true" : "false"); break;
+        case TG_CFG_INT:
+            fprintf(out, "%s = %lld\n", row->info.key, (long long)*(const int64_t *)field);
+            break;
+        case TG_CFG_FLOAT:
+            fprintf(out, "%s = %.15g\n", row->info.key, *(const double *)field);
+            break;
+        case TG_CFG_BOOL:
+            fprintf(out, "%s = %s\n", row->info.key, *(const bool *)field ? "true" : "false");
+            break;
         case TG_CFG_STRING:
-        case TG_CFG_ENUM: fprintf(out, "%s = %s\n", row->info.key, field); break;
+        case TG_CFG_ENUM:
+            fprintf(out, "%s = %s\n", row->info.key, field);
+            break;
         }
     }
 }

@@ -42,7 +42,8 @@ typedef enum {
 
 /* The effective configuration: field <section>_<key> for every schema row. */
 typedef struct tg_config_s {
-#define X(section, key, type, def, lo, hi, doc) TG_CFG_CTYPE_##type section##_##key TG_CFG_DIM_##type;
+#define X(section, key, type, def, lo, hi, doc)                                                    \
+    TG_CFG_CTYPE_##type section##_##key TG_CFG_DIM_##type;
     TG_CONFIG_SCHEMA(X)
 #undef X
     /* Where each value came from: 0 default, else the line in the file (-1: --set). */

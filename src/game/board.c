@@ -68,9 +68,11 @@ void tg_board_init(tg_board_t *b, int size) {
     tg_board_zobrist_init();
     memset(b, 0, sizeof(*b));
     b->size = size;
-    for (int i = 0; i < TG_BOARD_CELLS; i++) b->color[i] = TG_WALL;
+    for (int i = 0; i < TG_BOARD_CELLS; i++)
+        b->color[i] = TG_WALL;
     for (int y = 0; y < size; y++)
-        for (int x = 0; x < size; x++) b->color[tg_loc(x, y)] = TG_EMPTY;
+        for (int x = 0; x < size; x++)
+            b->color[tg_loc(x, y)] = TG_EMPTY;
     b->ko_loc = TG_LOC_NULL;
     b->hash = tg_zobrist_size[size];
 }
@@ -96,7 +98,8 @@ static void change_adjacent_libs(tg_board_t *b, tg_loc_t loc, int c, int delta) 
         if (b->color[a] != c) continue;
         tg_loc_t h = b->chain_head[a];
         bool dup = false;
-        for (int j = 0; j < n; j++) dup |= (seen[j] == h);
+        for (int j = 0; j < n; j++)
+            dup |= (seen[j] == h);
         if (dup) continue;
         seen[n++] = h;
         b->chain_libs[h] = (int16_t)(b->chain_libs[h] + delta);
@@ -166,8 +169,7 @@ bool tg_board_would_be_suicide(const tg_board_t *b, tg_loc_t loc, tg_color_t col
     return true;
 }
 
-static bool is_illegal_suicide(const tg_board_t *b, tg_loc_t loc, tg_color_t color,
-                               bool multi_ok) {
+static bool is_illegal_suicide(const tg_board_t *b, tg_loc_t loc, tg_color_t color, bool multi_ok) {
     int opp = 3 - (int)color;
     for (int i = 0; i < 4; i++) {
         tg_loc_t a = (tg_loc_t)(loc + tg_board_adj[i]);
@@ -212,7 +214,8 @@ void tg_board_play(tg_board_t *b, tg_loc_t loc, tg_color_t color) {
     b->next_stone[loc] = loc;
     b->chain_stones[loc] = 1;
     int libs = 0;
-    for (int i = 0; i < 4; i++) libs += (b->color[loc + tg_board_adj[i]] == TG_EMPTY);
+    for (int i = 0; i < 4; i++)
+        libs += (b->color[loc + tg_board_adj[i]] == TG_EMPTY);
     b->chain_libs[loc] = (int16_t)libs;
 
     int num_captured = 0;
@@ -228,7 +231,8 @@ void tg_board_play(tg_board_t *b, tg_loc_t loc, tg_color_t color) {
         } else if (b->color[a] == opp) {
             tg_loc_t h = b->chain_head[a];
             bool seen = false;
-            for (int j = 0; j < num_opp_seen; j++) seen |= (opp_seen[j] == h);
+            for (int j = 0; j < num_opp_seen; j++)
+                seen |= (opp_seen[j] == h);
             if (seen) continue;
             opp_seen[num_opp_seen++] = h;
             b->chain_libs[h]--;
@@ -292,7 +296,8 @@ static void rebuild_all_chains(tg_board_t *b) {
                 bool earlier = false;
                 tg_loc_t s = (tg_loc_t)loc;
                 while (s != cur) {
-                    for (int k = 0; k < 4; k++) earlier |= (s + tg_board_adj[k] == a);
+                    for (int k = 0; k < 4; k++)
+                        earlier |= (s + tg_board_adj[k] == a);
                     if (earlier) break;
                     s = b->next_stone[s];
                 }
@@ -331,7 +336,8 @@ bool tg_board_set_stone(tg_board_t *b, tg_loc_t loc, tg_color_t color) {
 int tg_board_count_stones(const tg_board_t *b, tg_color_t c) {
     int n = 0;
     for (int y = 0; y < b->size; y++)
-        for (int x = 0; x < b->size; x++) n += (b->color[tg_loc(x, y)] == c);
+        for (int x = 0; x < b->size; x++)
+            n += (b->color[tg_loc(x, y)] == c);
     return n;
 }
 
@@ -386,7 +392,8 @@ bool tg_board_is_simple_eye(const tg_board_t *b, tg_loc_t loc, tg_color_t c) {
     static const int diag[4] = {-TG_BOARD_STRIDE - 1, -TG_BOARD_STRIDE + 1, TG_BOARD_STRIDE - 1,
                                 TG_BOARD_STRIDE + 1};
     int opp = 3 - (int)c, n_opp = 0;
-    for (int i = 0; i < 4; i++) n_opp += (b->color[loc + diag[i]] == opp);
+    for (int i = 0; i < 4; i++)
+        n_opp += (b->color[loc + diag[i]] == opp);
     if (n_opp >= 2 || (against_wall && n_opp >= 1)) return false;
     return true;
 }
@@ -426,7 +433,8 @@ static void calc_area_for_pla(const tg_board_t *b, int pla, bool safe_big, bool 
     int num_regions = 0;
     bool any_pla = false;
 
-    for (int i = 0; i < TG_BOARD_CELLS; i++) region_of[i] = -1;
+    for (int i = 0; i < TG_BOARD_CELLS; i++)
+        region_of[i] = -1;
 
     int size = b->size;
     for (int y = 0; y < size; y++) {
@@ -449,7 +457,8 @@ static void calc_area_for_pla(const tg_board_t *b, int pla, bool safe_big, bool 
                 if (b->color[a] != pla) continue;
                 tg_loc_t h = b->chain_head[a];
                 bool dup = false;
-                for (int j = 0; j < vital_len[r]; j++) dup |= (vital[r][j] == h);
+                for (int j = 0; j < vital_len[r]; j++)
+                    dup |= (vital[r][j] == h);
                 if (!dup) vital[r][vital_len[r]++] = h;
             }
             int qh = 0, qt = 0;
@@ -460,7 +469,8 @@ static void calc_area_for_pla(const tg_board_t *b, int pla, bool safe_big, bool 
                 if (multi_ok || b->color[cur] == TG_EMPTY) {
                     int nl = 0;
                     for (int j = 0; j < vital_len[r]; j++)
-                        if (adjacent_to_head(b, cur, pla, vital[r][j])) vital[r][nl++] = vital[r][j];
+                        if (adjacent_to_head(b, cur, pla, vital[r][j]))
+                            vital[r][nl++] = vital[r][j];
                     vital_len[r] = (uint8_t)nl;
                 }
                 if (internal_max2[r] < 2 && !adjacent_to_color(b, cur, pla)) internal_max2[r]++;
@@ -491,10 +501,12 @@ static void calc_area_for_pla(const tg_board_t *b, int pla, bool safe_big, bool 
 
     uint16_t vital_count[TG_BOARD_CELLS];
     for (;;) {
-        for (int i = 0; i < num_heads; i++) vital_count[heads[i]] = 0;
+        for (int i = 0; i < num_heads; i++)
+            vital_count[heads[i]] = 0;
         for (int r = 0; r < num_regions; r++) {
             if (borders_dead[r]) continue;
-            for (int j = 0; j < vital_len[r]; j++) vital_count[vital[r][j]]++;
+            for (int j = 0; j < vital_len[r]; j++)
+                vital_count[vital[r][j]]++;
         }
         bool killed_any = false;
         for (int i = 0; i < num_heads; i++) {
@@ -561,9 +573,8 @@ void tg_board_calc_area(const tg_board_t *b, uint8_t result[TG_BOARD_CELLS],
 }
 
 void tg_board_calc_independent_life_area(const tg_board_t *b, uint8_t result[TG_BOARD_CELLS],
-                                         int *white_minus_black_region_count,
-                                         bool keep_territories, bool keep_stones,
-                                         bool multi_stone_suicide_legal) {
+                                         int *white_minus_black_region_count, bool keep_territories,
+                                         bool keep_stones, bool multi_stone_suicide_legal) {
     uint8_t basic[TG_BOARD_CELLS];
     bool seki[TG_BOARD_CELLS];
     tg_loc_t queue[TG_BOARD_CELLS];
@@ -756,7 +767,8 @@ char *tg_loc_to_gtp(tg_loc_t loc, int size, char *buf) {
 }
 
 int tg_loc_from_gtp(const char *text, int size, tg_loc_t *out) {
-    while (*text == ' ' || *text == '\t') text++;
+    while (*text == ' ' || *text == '\t')
+        text++;
     size_t len = strlen(text);
     while (len > 0 && (text[len - 1] == ' ' || text[len - 1] == '\t' || text[len - 1] == '\r' ||
                        text[len - 1] == '\n'))

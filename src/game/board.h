@@ -47,7 +47,9 @@ typedef struct tg_hash128_s {
     uint64_t lo, hi;
 } tg_hash128_t;
 
-static inline bool tg_hash_eq(tg_hash128_t a, tg_hash128_t b) { return a.lo == b.lo && a.hi == b.hi; }
+static inline bool tg_hash_eq(tg_hash128_t a, tg_hash128_t b) {
+    return a.lo == b.lo && a.hi == b.hi;
+}
 static inline tg_hash128_t tg_hash_xor(tg_hash128_t a, tg_hash128_t b) {
     tg_hash128_t r = {a.lo ^ b.lo, a.hi ^ b.hi};
     return r;
@@ -66,15 +68,15 @@ void tg_board_zobrist_init(void);
 static const int tg_board_adj[4] = {-TG_BOARD_STRIDE, -1, 1, TG_BOARD_STRIDE};
 
 typedef struct tg_board_s {
-    int size;                               /* board is size x size, 2..TG_BOARD_MAX */
-    uint8_t color[TG_BOARD_CELLS];          /* tg_color_t per loc; margin = TG_WALL */
-    tg_loc_t chain_head[TG_BOARD_CELLS];    /* for stones: the loc identifying the chain */
-    tg_loc_t next_stone[TG_BOARD_CELLS];    /* for stones: next stone of the chain (a ring) */
-    int16_t chain_libs[TG_BOARD_CELLS];     /* at the chain head: exact liberty count */
-    int16_t chain_stones[TG_BOARD_CELLS];   /* at the chain head: number of stones */
-    tg_loc_t ko_loc;                        /* simple-ko recapture ban point, or TG_LOC_NULL */
-    int captured[3];                        /* [c]: stones of colour c captured so far */
-    tg_hash128_t hash;                      /* Zobrist hash of size + stones */
+    int size;                             /* board is size x size, 2..TG_BOARD_MAX */
+    uint8_t color[TG_BOARD_CELLS];        /* tg_color_t per loc; margin = TG_WALL */
+    tg_loc_t chain_head[TG_BOARD_CELLS];  /* for stones: the loc identifying the chain */
+    tg_loc_t next_stone[TG_BOARD_CELLS];  /* for stones: next stone of the chain (a ring) */
+    int16_t chain_libs[TG_BOARD_CELLS];   /* at the chain head: exact liberty count */
+    int16_t chain_stones[TG_BOARD_CELLS]; /* at the chain head: number of stones */
+    tg_loc_t ko_loc;                      /* simple-ko recapture ban point, or TG_LOC_NULL */
+    int captured[3];                      /* [c]: stones of colour c captured so far */
+    tg_hash128_t hash;                    /* Zobrist hash of size + stones */
 } tg_board_t;
 
 /* Empties a size x size board (2..TG_BOARD_MAX; asserts). Builds the Zobrist table once. */
@@ -159,9 +161,8 @@ void tg_board_calc_area(const tg_board_t *b, uint8_t result[TG_BOARD_CELLS],
  * the territory points / stones of the seki regions too. *white_minus_black_region_count
  * (may be NULL) gets White's independent-life regions minus Black's (for TG_TAX_ALL). */
 void tg_board_calc_independent_life_area(const tg_board_t *b, uint8_t result[TG_BOARD_CELLS],
-                                         int *white_minus_black_region_count,
-                                         bool keep_territories, bool keep_stones,
-                                         bool multi_stone_suicide_legal);
+                                         int *white_minus_black_region_count, bool keep_territories,
+                                         bool keep_stones, bool multi_stone_suicide_legal);
 
 /* Recomputes chains, liberties, counts and hash from color[] alone and compares them with
  * the incremental state. Returns true if consistent. O(size^2). For tests and debug checks. */

@@ -53,8 +53,10 @@ static int ko_history_count(const tg_game_t *g, tg_hash128_t h, int stop_at) {
 static void set_ko_recap_blocked(tg_game_t *g, tg_loc_t loc, bool v) {
     if (g->ko_recap_blocked[loc] == v) return;
     g->ko_recap_blocked[loc] = v;
-    g->ko_recap_block_hash = tg_hash_xor(g->ko_recap_block_hash, tg_zobrist_ko_blocked[loc][TG_BLACK]);
-    g->ko_recap_block_hash = tg_hash_xor(g->ko_recap_block_hash, tg_zobrist_ko_blocked[loc][TG_WHITE]);
+    g->ko_recap_block_hash =
+        tg_hash_xor(g->ko_recap_block_hash, tg_zobrist_ko_blocked[loc][TG_BLACK]);
+    g->ko_recap_block_hash =
+        tg_hash_xor(g->ko_recap_block_hash, tg_zobrist_ko_blocked[loc][TG_WHITE]);
 }
 
 /* Board hash after color plays loc (captures and suicide included); Board::getPosHashAfterMove. */
@@ -67,12 +69,15 @@ static tg_hash128_t pos_hash_after_move(const tg_board_t *b, tg_loc_t loc, tg_co
     for (int i = 0; i < 4; i++) {
         tg_loc_t a = (tg_loc_t)(loc + tg_board_adj[i]);
         int c = b->color[a];
-        if (c == TG_EMPTY) suicide = false;
-        else if (c == (int)pla && tg_board_chain_libs(b, a) > 1) suicide = false;
+        if (c == TG_EMPTY)
+            suicide = false;
+        else if (c == (int)pla && tg_board_chain_libs(b, a) > 1)
+            suicide = false;
         else if (c == opp && tg_board_chain_libs(b, a) == 1) {
             tg_loc_t hd = b->chain_head[a];
             bool dup = false;
-            for (int j = 0; j < nh; j++) dup |= (heads[j] == hd);
+            for (int j = 0; j < nh; j++)
+                dup |= (heads[j] == hd);
             if (dup) continue;
             heads[nh++] = hd;
             suicide = false;
@@ -89,7 +94,8 @@ static tg_hash128_t pos_hash_after_move(const tg_board_t *b, tg_loc_t loc, tg_co
             if (b->color[a] != (int)pla || tg_board_chain_libs(b, a) != 1) continue;
             tg_loc_t hd = b->chain_head[a];
             bool dup = false;
-            for (int j = 0; j < nh; j++) dup |= (heads[j] == hd);
+            for (int j = 0; j < nh; j++)
+                dup |= (heads[j] == hd);
             if (dup) continue;
             heads[nh++] = hd;
             tg_loc_t cur = a;
@@ -167,10 +173,12 @@ void tg_game_reset(tg_game_t *g, const tg_board_t *board, tg_color_t to_move,
     g->initial_board = b;
     g->initial_to_move = to_move;
     g->initial_encore_phase = encore_phase;
-    for (int i = 0; i < TG_GAME_RECENT_BOARDS; i++) g->recent_boards[i] = b;
+    for (int i = 0; i < TG_GAME_RECENT_BOARDS; i++)
+        g->recent_boards[i] = b;
     g->recent_board_idx = 0;
     for (int loc = 0; loc < TG_BOARD_CELLS; loc++)
-        g->was_ever_occupied_or_played[loc] = (b.color[loc] == TG_BLACK || b.color[loc] == TG_WHITE);
+        g->was_ever_occupied_or_played[loc] =
+            (b.color[loc] == TG_BLACK || b.color[loc] == TG_WHITE);
     g->has_button = r.has_button && encore_phase == 0;
     g->winner = TG_EMPTY;
     g->encore_phase = encore_phase;
@@ -226,7 +234,8 @@ int tg_game_fixed_handicap_points(int size, int n, tg_loc_t out[9]) {
     static const uint16_t used[10] = {0, 0, 0x003, 0x007, 0x00f, 0x01f, 0x06f, 0x07f, 0x1ef, 0x1ff};
     int k = 0;
     for (int i = 0; i < 9; i++)
-        if (used[n] & (1u << i)) out[k++] = tg_loc(c[handicap_order[i][0]], c[handicap_order[i][1]]);
+        if (used[n] & (1u << i))
+            out[k++] = tg_loc(c[handicap_order[i][0]], c[handicap_order[i][1]]);
     return k;
 }
 
@@ -240,7 +249,8 @@ int tg_game_place_fixed_handicap(tg_game_t *g, int n, tg_err_t *err) {
         return tg_err_set(err, TG_EINVAL, "fixed_handicap: board is not empty");
     tg_board_t b;
     tg_board_init(&b, g->board.size);
-    for (int i = 0; i < k; i++) tg_board_set_stone(&b, pts[i], TG_BLACK);
+    for (int i = 0; i < k; i++)
+        tg_board_set_stone(&b, pts[i], TG_BLACK);
     tg_rules_t r = g->rules;
     bool assume = g->assume_multiple_starting_black_moves_are_handicap;
     tg_game_reset(g, &b, TG_WHITE, &r, 0);
@@ -300,7 +310,8 @@ static bool would_be_spightlike_ending_pass(const tg_game_t *g, tg_color_t pla, 
 
 bool tg_game_pass_would_end_phase(const tg_game_t *g, tg_color_t color) {
     tg_hash128_t h = ko_hash_of(g, color);
-    return new_consecutive_passes_after_pass(g) >= 2 || would_be_spightlike_ending_pass(g, color, h);
+    return new_consecutive_passes_after_pass(g) >= 2 ||
+           would_be_spightlike_ending_pass(g, color, h);
 }
 
 bool tg_game_pass_would_end_game(const tg_game_t *g, tg_color_t color) {
@@ -338,8 +349,10 @@ static int territory_score(const tg_game_t *g, uint8_t *area) {
     for (int y = 0; y < b->size; y++)
         for (int x = 0; x < b->size; x++) {
             tg_loc_t loc = tg_loc(x, y);
-            if (area[loc] == TG_WHITE) score += 1;
-            else if (area[loc] == TG_BLACK) score -= 1;
+            if (area[loc] == TG_WHITE)
+                score += 1;
+            else if (area[loc] == TG_BLACK)
+                score -= 1;
             else {
                 int c = b->color[loc];
                 if (c == TG_WHITE &&
@@ -402,7 +415,8 @@ bool tg_game_end_if_all_pass_alive(tg_game_t *g) {
         g->has_button = false;
         g->white_bonus_score += (g->to_move == TG_WHITE ? 0.5f : -0.5f);
     }
-    set_final(g, (float)score + g->white_bonus_score + g->white_handicap_bonus_score + g->rules.komi);
+    set_final(g,
+              (float)score + g->white_bonus_score + g->white_handicap_bonus_score + g->rules.komi);
     return true;
 }
 
@@ -612,11 +626,16 @@ int tg_game_play(tg_game_t *g, tg_loc_t loc, tg_color_t color, tg_err_t *err) {
     if (!tg_game_is_legal(g, loc, color)) {
         const tg_board_t *b = &g->board;
         const char *why = "illegal";
-        if (loc != TG_LOC_PASS && !tg_board_on_board(b, loc)) why = "not on the board";
-        else if (b->color[loc] != TG_EMPTY) why = "point is occupied";
-        else if (loc == b->ko_loc) why = "ko";
-        else if (g->super_ko_banned[loc]) why = g->encore_phase > 0 ? "encore ko" : "superko";
-        else why = "suicide";
+        if (loc != TG_LOC_PASS && !tg_board_on_board(b, loc))
+            why = "not on the board";
+        else if (b->color[loc] != TG_EMPTY)
+            why = "point is occupied";
+        else if (loc == b->ko_loc)
+            why = "ko";
+        else if (g->super_ko_banned[loc])
+            why = g->encore_phase > 0 ? "encore ko" : "superko";
+        else
+            why = "suicide";
         return tg_err_set(err, TG_EILLEGAL, "play: illegal move %s for %s: %s",
                           tg_loc_to_gtp(loc, b->size, v), color == TG_BLACK ? "black" : "white",
                           why);
@@ -641,7 +660,8 @@ int tg_game_undo(tg_game_t *g) {
     tg_game_reset(g, &b, pla, &r, phase);
     g->assume_multiple_starting_black_moves_are_handicap = assume;
     g->white_handicap_bonus_score = white_handicap_bonus(g);
-    for (int i = 0; i < n; i++) tg_game_play_assume_legal(g, moves[i].loc, moves[i].color);
+    for (int i = 0; i < n; i++)
+        tg_game_play_assume_legal(g, moves[i].loc, moves[i].color);
     return 0;
 }
 

@@ -26,11 +26,11 @@
 #include "util/error.h"
 #include "util/rng.h"
 
-#define TG_GAME_MAX_MOVES      2000 /* moves (incl. passes) after the initial position */
-#define TG_GAME_RECENT_BOARDS  3    /* boards kept: now, 1 and 2 turns ago */
-#define TG_GAME_MAX_PASS_HASHES 256 /* per phase; older entries are dropped beyond this */
-#define TG_GAME_MAX_ENCORE_KO  256  /* encore ko captures remembered per phase */
-#define TG_GAME_BLOOM_WORDS    128  /* 8192-bit Bloom filter over the ko-hash history */
+#define TG_GAME_MAX_MOVES       2000 /* moves (incl. passes) after the initial position */
+#define TG_GAME_RECENT_BOARDS   3    /* boards kept: now, 1 and 2 turns ago */
+#define TG_GAME_MAX_PASS_HASHES 256  /* per phase; older entries are dropped beyond this */
+#define TG_GAME_MAX_ENCORE_KO   256  /* encore ko captures remembered per phase */
+#define TG_GAME_BLOOM_WORDS     128  /* 8192-bit Bloom filter over the ko-hash history */
 
 typedef struct tg_move_s {
     tg_loc_t loc;  /* on-board loc or TG_LOC_PASS */
@@ -49,7 +49,7 @@ typedef struct tg_game_encore_ko_s {
 } tg_game_encore_ko_t;
 
 typedef struct tg_game_s {
-    tg_board_t board;   /* the current position */
+    tg_board_t board; /* the current position */
     tg_rules_t rules;
     tg_color_t to_move; /* KataGo's presumedNextMovePla */
 
@@ -86,8 +86,8 @@ typedef struct tg_game_s {
     int num_encore_ko;
     tg_game_encore_ko_t encore_ko[TG_GAME_MAX_ENCORE_KO];
 
-    int encore_phase;          /* 0 main phase; 1, 2 territory-scoring encore */
-    int num_turns_this_phase;  /* turns since the phase began (history features use this) */
+    int encore_phase;         /* 0 main phase; 1, 2 territory-scoring encore */
+    int num_turns_this_phase; /* turns since the phase began (history features use this) */
     uint8_t second_encore_start_colors[TG_BOARD_CELLS];
 
     float white_bonus_score;          /* button, territory "1 point per stone played" */

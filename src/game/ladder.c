@@ -162,7 +162,8 @@ static void lb_play(ladder_board_t *lb, tg_loc_t loc, uint8_t pla) {
         if (lb->color[a] != opp) continue;
         int n;
         if (lb_chain(lb, a, lb->flood, &n, NULL, 0) == 0) {
-            for (int k = 0; k < n; k++) lb_set(lb, lb->flood[k], TG_EMPTY);
+            for (int k = 0; k < n; k++)
+                lb_set(lb, lb->flood[k], TG_EMPTY);
             captured += n;
             ko_cand = a;
         }
@@ -229,16 +230,19 @@ static int lb_libs_after_play(ladder_board_t *lb, tg_loc_t loc, uint8_t pla, int
         tg_loc_t a = (tg_loc_t)(loc + tg_board_adj[i]);
         if (lb->color[a] == TG_EMPTY || (lb->color[a] == opp && lb_libs(lb, a) == 1)) {
             bool dup = false;
-            for (int j = 0; j < nlibs; j++) dup |= libs[j] == a;
+            for (int j = 0; j < nlibs; j++)
+                dup |= libs[j] == a;
             if (!dup) libs[nlibs++] = a;
             if (nlibs >= max) return max;
             if (lb->color[a] == opp) {
                 bool known = false;
-                for (int j = 0; j < ncap; j++) known |= cap_stones[j] == a;
+                for (int j = 0; j < ncap; j++)
+                    known |= cap_stones[j] == a;
                 if (!known) {
                     int n;
                     lb_chain(lb, a, lb->flood, &n, NULL, 0);
-                    for (int k = 0; k < n && ncap < LB_MAX_POINTS; k++) cap_stones[ncap++] = lb->flood[k];
+                    for (int k = 0; k < n && ncap < LB_MAX_POINTS; k++)
+                        cap_stones[ncap++] = lb->flood[k];
                 }
             }
         }
@@ -255,10 +259,12 @@ static int lb_libs_after_play(ladder_board_t *lb, tg_loc_t loc, uint8_t pla, int
                 if (p == loc) continue;
                 bool empty_after = lb->color[p] == TG_EMPTY;
                 if (!empty_after && lb->color[p] == opp)
-                    for (int j = 0; j < ncap && !empty_after; j++) empty_after = cap_stones[j] == p;
+                    for (int j = 0; j < ncap && !empty_after; j++)
+                        empty_after = cap_stones[j] == p;
                 if (!empty_after) continue;
                 bool dup = false;
-                for (int j = 0; j < nlibs; j++) dup |= libs[j] == p;
+                for (int j = 0; j < nlibs; j++)
+                    dup |= libs[j] == p;
                 if (dup) continue;
                 libs[nlibs++] = p;
                 if (nlibs >= max) return max;
@@ -293,7 +299,8 @@ static int lb_escape_score_x2(ladder_board_t *lb, tg_loc_t lib, tg_loc_t target,
         int n;
         int libs = lb_chain(lb, a, lb->flood, &n, NULL, 0);
         bool is_target = false;
-        for (int k = 0; k < n && !is_target; k++) is_target = lb->flood[k] == target;
+        for (int k = 0; k < n && !is_target; k++)
+            is_target = lb->flood[k] == target;
         if (!is_target) score += 2 * libs - 3;
     }
     return score;
@@ -315,7 +322,8 @@ static int lb_gen_defender(ladder_board_t *lb, tg_loc_t loc, int start) {
             tg_loc_t lib;
             if (lb_chain(lb, a, lb->flood, NULL, &lib, 1) == 1) lb_buf_add(lb, start, &len, lib);
         }
-    for (int k = 0; k < nown; k++) lb_buf_add(lb, start, &len, own_libs[k]);
+    for (int k = 0; k < nown; k++)
+        lb_buf_add(lb, start, &len, own_libs[k]);
     return len - start;
 }
 
@@ -352,11 +360,29 @@ static bool lb_search(ladder_board_t *lb, tg_loc_t loc, bool defender_first) {
 
         if (lb->list_cur[sp] == -1) {
             int libs = lb_libs(lb, loc);
-            if (!is_defender && libs <= 1) { ret = true;  from_deeper = true; sp--; continue; }
-            if (!is_defender && libs >= 3) { ret = false; from_deeper = true; sp--; continue; }
-            if (is_defender && libs >= 2)  { ret = false; from_deeper = true; sp--; continue; }
+            if (!is_defender && libs <= 1) {
+                ret = true;
+                from_deeper = true;
+                sp--;
+                continue;
+            }
+            if (!is_defender && libs >= 3) {
+                ret = false;
+                from_deeper = true;
+                sp--;
+                continue;
+            }
+            if (is_defender && libs >= 2) {
+                ret = false;
+                from_deeper = true;
+                sp--;
+                continue;
+            }
             if (is_defender && lb->ko_loc != TG_LOC_NULL) {
-                ret = false; from_deeper = true; sp--; continue;
+                ret = false;
+                from_deeper = true;
+                sp--;
+                continue;
             }
             int start = lb->list_start[sp];
             if (start + 2 > LB_BUF_CAP) {
@@ -381,13 +407,20 @@ static bool lb_search(ladder_board_t *lb, tg_loc_t loc, bool defender_first) {
                     lb_libs_after_play(lb, two[0], pla, 3) <= 2 &&
                     lb_libs_after_play(lb, two[1], pla, 3) <= 2 &&
                     !lb_has_liberty_gaining_capture(lb, loc)) {
-                    ret = true; from_deeper = true; sp--; continue;
+                    ret = true;
+                    from_deeper = true;
+                    sp--;
+                    continue;
                 }
                 bool adjacent = false;
-                for (int i = 0; i < 4; i++) adjacent |= two[0] + tg_board_adj[i] == two[1];
+                for (int i = 0; i < 4; i++)
+                    adjacent |= two[0] + tg_board_adj[i] == two[1];
                 if (!adjacent) {
                     if (libs0 >= 3 && libs1 >= 3) {
-                        ret = false; from_deeper = true; sp--; continue;
+                        ret = false;
+                        from_deeper = true;
+                        sp--;
+                        continue;
                     } else if (libs0 >= 3) {
                         lb->list_len[sp] = 1;
                     } else if (libs1 >= 3) {
@@ -407,8 +440,16 @@ static bool lb_search(ladder_board_t *lb, tg_loc_t loc, bool defender_first) {
             lb->list_cur[sp] = 0;
         } else {
             if (from_deeper) lb_undo_to(lb, lb->rec_log[sp], lb->rec_ko[sp]);
-            if (is_defender && !ret) { from_deeper = true; sp--; continue; }
-            if (!is_defender && ret) { from_deeper = true; sp--; continue; }
+            if (is_defender && !ret) {
+                from_deeper = true;
+                sp--;
+                continue;
+            }
+            if (!is_defender && ret) {
+                from_deeper = true;
+                sp--;
+                continue;
+            }
             lb->list_cur[sp]++;
         }
 
@@ -497,7 +538,8 @@ void tg_ladder_mark_board(const tg_board_t *b, tg_loc_t ko_loc, uint8_t laddered
                     int nwm = 0;
                     captured = lb_search_2libs(&lb, loc, wm, &nwm);
                     if (captured && working && c == (uint8_t)working_owner)
-                        for (int k = 0; k < nwm; k++) working[wm[k]] = 1;
+                        for (int k = 0; k < nwm; k++)
+                            working[wm[k]] = 1;
                 }
                 if (lb.overflow) lb_load(&lb, b, ko_loc);
                 solved[head] = captured ? 1 : 0;

@@ -13,17 +13,21 @@
 #include <string.h>
 
 tg_rules_t tg_rules_default(void) {
-    tg_rules_t r = {TG_KO_POSITIONAL, TG_SCORING_AREA, TG_TAX_NONE, true, false, TG_WHB_0, false,
-                    7.5f};
+    tg_rules_t r = {TG_KO_POSITIONAL, TG_SCORING_AREA, TG_TAX_NONE, true, false,
+                    TG_WHB_0,         false,           7.5f};
     return r;
 }
 
 const char *tg_rules_ko_name(tg_ko_rule_t ko) {
     switch (ko) {
-    case TG_KO_SIMPLE: return "SIMPLE";
-    case TG_KO_POSITIONAL: return "POSITIONAL";
-    case TG_KO_SITUATIONAL: return "SITUATIONAL";
-    case TG_KO_SPIGHT: return "SPIGHT";
+    case TG_KO_SIMPLE:
+        return "SIMPLE";
+    case TG_KO_POSITIONAL:
+        return "POSITIONAL";
+    case TG_KO_SITUATIONAL:
+        return "SITUATIONAL";
+    case TG_KO_SPIGHT:
+        return "SPIGHT";
     }
     return "UNKNOWN";
 }
@@ -31,7 +35,10 @@ const char *tg_rules_scoring_name(tg_scoring_t s) {
     return s == TG_SCORING_AREA ? "AREA" : s == TG_SCORING_TERRITORY ? "TERRITORY" : "UNKNOWN";
 }
 const char *tg_rules_tax_name(tg_tax_t t) {
-    return t == TG_TAX_NONE ? "NONE" : t == TG_TAX_SEKI ? "SEKI" : t == TG_TAX_ALL ? "ALL" : "UNKNOWN";
+    return t == TG_TAX_NONE   ? "NONE"
+           : t == TG_TAX_SEKI ? "SEKI"
+           : t == TG_TAX_ALL  ? "ALL"
+                              : "UNKNOWN";
 }
 const char *tg_rules_whb_name(tg_whb_t w) {
     return w == TG_WHB_0 ? "0" : w == TG_WHB_N ? "N" : w == TG_WHB_N_MINUS_1 ? "N-1" : "UNKNOWN";
@@ -66,86 +73,112 @@ static bool parse_preset(const char *s, tg_rules_t *r) {
     static const char *const japanese[] = {"japanese", "korean", NULL};
     static const char *const chinese[] = {"chinese", NULL};
     static const char *const chinese_ogs[] = {"chineseogs", "chinese_ogs", "chinese-ogs",
-                                              "chinesekgs", "chinese_kgs", "chinese-kgs", NULL};
-    static const char *const stone[] = {"ancientarea",  "ancient-area",  "ancient_area",
-                                        "ancient area", "stonescoring",  "stone-scoring",
+                                              "chinesekgs", "chinese_kgs", "chinese-kgs",
+                                              NULL};
+    static const char *const stone[] = {"ancientarea",   "ancient-area",  "ancient_area",
+                                        "ancient area",  "stonescoring",  "stone-scoring",
                                         "stone_scoring", "stone scoring", NULL};
     static const char *const ancient_terr[] = {"ancientterritory", "ancient-territory",
                                                "ancient_territory", "ancient territory", NULL};
-    static const char *const aga_button[] = {"agabutton", "aga-button", "aga_button",
-                                             "aga button", NULL};
+    static const char *const aga_button[] = {"agabutton", "aga-button", "aga_button", "aga button",
+                                             NULL};
     static const char *const aga[] = {"aga", "bga", "french", NULL};
-    static const char *const nz[] = {"nz", "newzealand", "new zealand", "new-zealand",
-                                     "new_zealand", NULL};
-    static const char *const tt[] = {"tromp-taylor", "tromp_taylor", "tromp taylor",
-                                     "tromptaylor", NULL};
+    static const char *const nz[] = {"nz",          "newzealand",  "new zealand",
+                                     "new-zealand", "new_zealand", NULL};
+    static const char *const tt[] = {"tromp-taylor", "tromp_taylor", "tromp taylor", "tromptaylor",
+                                     NULL};
     static const char *const goe[] = {"goe", "ing", NULL};
     if (name_is(s, japanese))
-        *r = make(TG_KO_SIMPLE, TG_SCORING_TERRITORY, TG_TAX_SEKI, false, false, TG_WHB_0, false, 6.5f);
+        *r = make(TG_KO_SIMPLE, TG_SCORING_TERRITORY, TG_TAX_SEKI, false, false, TG_WHB_0, false,
+                  6.5f);
     else if (name_is(s, chinese))
         *r = make(TG_KO_SIMPLE, TG_SCORING_AREA, TG_TAX_NONE, false, false, TG_WHB_N, true, 7.5f);
     else if (name_is(s, chinese_ogs))
-        *r = make(TG_KO_POSITIONAL, TG_SCORING_AREA, TG_TAX_NONE, false, false, TG_WHB_N, true, 7.5f);
+        *r = make(TG_KO_POSITIONAL, TG_SCORING_AREA, TG_TAX_NONE, false, false, TG_WHB_N, true,
+                  7.5f);
     else if (name_is(s, stone))
         *r = make(TG_KO_SIMPLE, TG_SCORING_AREA, TG_TAX_ALL, false, false, TG_WHB_0, true, 7.5f);
     else if (name_is(s, ancient_terr))
-        *r = make(TG_KO_SIMPLE, TG_SCORING_TERRITORY, TG_TAX_ALL, false, false, TG_WHB_0, false, 6.5f);
+        *r = make(TG_KO_SIMPLE, TG_SCORING_TERRITORY, TG_TAX_ALL, false, false, TG_WHB_0, false,
+                  6.5f);
     else if (name_is(s, aga_button))
-        *r = make(TG_KO_SITUATIONAL, TG_SCORING_AREA, TG_TAX_NONE, false, true, TG_WHB_N_MINUS_1, true,
-                  7.0f);
+        *r = make(TG_KO_SITUATIONAL, TG_SCORING_AREA, TG_TAX_NONE, false, true, TG_WHB_N_MINUS_1,
+                  true, 7.0f);
     else if (name_is(s, aga))
         *r = make(TG_KO_SITUATIONAL, TG_SCORING_AREA, TG_TAX_NONE, false, false, TG_WHB_N_MINUS_1,
                   true, 7.5f);
     else if (name_is(s, nz))
-        *r = make(TG_KO_SITUATIONAL, TG_SCORING_AREA, TG_TAX_NONE, true, false, TG_WHB_0, true, 7.5f);
+        *r = make(TG_KO_SITUATIONAL, TG_SCORING_AREA, TG_TAX_NONE, true, false, TG_WHB_0, true,
+                  7.5f);
     else if (name_is(s, tt))
-        *r = make(TG_KO_POSITIONAL, TG_SCORING_AREA, TG_TAX_NONE, true, false, TG_WHB_0, false, 7.5f);
+        *r = make(TG_KO_POSITIONAL, TG_SCORING_AREA, TG_TAX_NONE, true, false, TG_WHB_0, false,
+                  7.5f);
     else if (name_is(s, goe))
-        *r = make(TG_KO_POSITIONAL, TG_SCORING_AREA, TG_TAX_NONE, true, false, TG_WHB_0, true, 7.5f);
+        *r =
+            make(TG_KO_POSITIONAL, TG_SCORING_AREA, TG_TAX_NONE, true, false, TG_WHB_0, true, 7.5f);
     else
         return false;
     return true;
 }
 
 static int parse_ko(const char *v, tg_ko_rule_t *out) {
-    if (!strcmp(v, "SIMPLE")) *out = TG_KO_SIMPLE;
-    else if (!strcmp(v, "POSITIONAL")) *out = TG_KO_POSITIONAL;
-    else if (!strcmp(v, "SITUATIONAL")) *out = TG_KO_SITUATIONAL;
-    else if (!strcmp(v, "SPIGHT")) *out = TG_KO_SPIGHT;
-    else return -1;
+    if (!strcmp(v, "SIMPLE"))
+        *out = TG_KO_SIMPLE;
+    else if (!strcmp(v, "POSITIONAL"))
+        *out = TG_KO_POSITIONAL;
+    else if (!strcmp(v, "SITUATIONAL"))
+        *out = TG_KO_SITUATIONAL;
+    else if (!strcmp(v, "SPIGHT"))
+        *out = TG_KO_SPIGHT;
+    else
+        return -1;
     return 0;
 }
 static int parse_scoring(const char *v, tg_scoring_t *out) {
-    if (!strcmp(v, "AREA")) *out = TG_SCORING_AREA;
-    else if (!strcmp(v, "TERRITORY")) *out = TG_SCORING_TERRITORY;
-    else return -1;
+    if (!strcmp(v, "AREA"))
+        *out = TG_SCORING_AREA;
+    else if (!strcmp(v, "TERRITORY"))
+        *out = TG_SCORING_TERRITORY;
+    else
+        return -1;
     return 0;
 }
 static int parse_tax(const char *v, tg_tax_t *out) {
-    if (!strcmp(v, "NONE")) *out = TG_TAX_NONE;
-    else if (!strcmp(v, "SEKI")) *out = TG_TAX_SEKI;
-    else if (!strcmp(v, "ALL")) *out = TG_TAX_ALL;
-    else return -1;
+    if (!strcmp(v, "NONE"))
+        *out = TG_TAX_NONE;
+    else if (!strcmp(v, "SEKI"))
+        *out = TG_TAX_SEKI;
+    else if (!strcmp(v, "ALL"))
+        *out = TG_TAX_ALL;
+    else
+        return -1;
     return 0;
 }
 static int parse_whb(const char *v, tg_whb_t *out) {
-    if (!strcmp(v, "0")) *out = TG_WHB_0;
-    else if (!strcmp(v, "N")) *out = TG_WHB_N;
-    else if (!strcmp(v, "N-1")) *out = TG_WHB_N_MINUS_1;
-    else return -1;
+    if (!strcmp(v, "0"))
+        *out = TG_WHB_0;
+    else if (!strcmp(v, "N"))
+        *out = TG_WHB_N;
+    else if (!strcmp(v, "N-1"))
+        *out = TG_WHB_N_MINUS_1;
+    else
+        return -1;
     return 0;
 }
 
 static void apply_defaults(tg_rules_t *r, bool tax_given, bool komi_given) {
     if (!tax_given) r->tax = (r->scoring == TG_SCORING_TERRITORY) ? TG_TAX_SEKI : TG_TAX_NONE;
     if (!komi_given) {
-        if (r->scoring == TG_SCORING_TERRITORY) r->komi = 6.5f;
-        else if (r->has_button) r->komi = 7.0f;
+        if (r->scoring == TG_SCORING_TERRITORY)
+            r->komi = 6.5f;
+        else if (r->has_button)
+            r->komi = 7.0f;
     }
 }
 
 static const char *skip_ws(const char *p) {
-    while (*p && isspace((unsigned char)*p)) p++;
+    while (*p && isspace((unsigned char)*p))
+        p++;
     return p;
 }
 
@@ -205,7 +238,8 @@ static int parse_json(const char *text, tg_rules_t *r, tg_err_t *err) {
                 vtype = 2;
             }
             int rc = 0;
-            if (!strcmp(key, "ko")) rc = vtype == 0 ? parse_ko(sval, &r->ko) : -1;
+            if (!strcmp(key, "ko"))
+                rc = vtype == 0 ? parse_ko(sval, &r->ko) : -1;
             else if (!strcmp(key, "score") || !strcmp(key, "scoring"))
                 rc = vtype == 0 ? parse_scoring(sval, &r->scoring) : -1;
             else if (!strcmp(key, "tax")) {
@@ -227,9 +261,9 @@ static int parse_json(const char *text, tg_rules_t *r, tg_err_t *err) {
                 float k = (float)dval;
                 if (!(k >= TG_RULES_MIN_USER_KOMI && k <= TG_RULES_MAX_USER_KOMI) ||
                     k * 2 != (float)(int)(k * 2))
-                    return tg_err_set(err, TG_EINVAL,
-                                      "rules: komi value is not a half-integer or is too extreme: %s",
-                                      text);
+                    return tg_err_set(
+                        err, TG_EINVAL,
+                        "rules: komi value is not a half-integer or is too extreme: %s", text);
                 r->komi = k;
                 komi_given = true;
             } else {
@@ -272,7 +306,8 @@ static int parse_short(const char *s, const char *orig, tg_rules_t *r, tg_err_t 
         if (strip(&p, "komi")) {
             char num[64];
             size_t k = 0;
-            while (p[k] && !isalpha((unsigned char)p[k]) && !isspace((unsigned char)p[k])) k++;
+            while (p[k] && !isalpha((unsigned char)p[k]) && !isspace((unsigned char)p[k]))
+                k++;
             if (k == 0 || k >= sizeof num) goto bad;
             memcpy(num, p, k);
             num[k] = '\0';
@@ -283,38 +318,63 @@ static int parse_short(const char *s, const char *orig, tg_rules_t *r, tg_err_t 
             komi_given = true;
             p = skip_ws(p + k);
         } else if (strip(&p, "ko")) {
-            if (strip(&p, "SIMPLE")) r->ko = TG_KO_SIMPLE;
-            else if (strip(&p, "POSITIONAL")) r->ko = TG_KO_POSITIONAL;
-            else if (strip(&p, "SITUATIONAL")) r->ko = TG_KO_SITUATIONAL;
-            else if (strip(&p, "SPIGHT")) r->ko = TG_KO_SPIGHT;
-            else goto bad;
+            if (strip(&p, "SIMPLE"))
+                r->ko = TG_KO_SIMPLE;
+            else if (strip(&p, "POSITIONAL"))
+                r->ko = TG_KO_POSITIONAL;
+            else if (strip(&p, "SITUATIONAL"))
+                r->ko = TG_KO_SITUATIONAL;
+            else if (strip(&p, "SPIGHT"))
+                r->ko = TG_KO_SPIGHT;
+            else
+                goto bad;
         } else if (strip(&p, "scoring") || strip(&p, "score")) {
-            if (strip(&p, "AREA")) r->scoring = TG_SCORING_AREA;
-            else if (strip(&p, "TERRITORY")) r->scoring = TG_SCORING_TERRITORY;
-            else goto bad;
+            if (strip(&p, "AREA"))
+                r->scoring = TG_SCORING_AREA;
+            else if (strip(&p, "TERRITORY"))
+                r->scoring = TG_SCORING_TERRITORY;
+            else
+                goto bad;
         } else if (strip(&p, "tax")) {
-            if (strip(&p, "NONE")) r->tax = TG_TAX_NONE;
-            else if (strip(&p, "SEKI")) r->tax = TG_TAX_SEKI;
-            else if (strip(&p, "ALL")) r->tax = TG_TAX_ALL;
-            else goto bad;
+            if (strip(&p, "NONE"))
+                r->tax = TG_TAX_NONE;
+            else if (strip(&p, "SEKI"))
+                r->tax = TG_TAX_SEKI;
+            else if (strip(&p, "ALL"))
+                r->tax = TG_TAX_ALL;
+            else
+                goto bad;
             tax_given = true;
         } else if (strip(&p, "sui")) {
-            if (strip(&p, "1")) r->multi_stone_suicide_legal = true;
-            else if (strip(&p, "0")) r->multi_stone_suicide_legal = false;
-            else goto bad;
+            if (strip(&p, "1"))
+                r->multi_stone_suicide_legal = true;
+            else if (strip(&p, "0"))
+                r->multi_stone_suicide_legal = false;
+            else
+                goto bad;
         } else if (strip(&p, "button")) {
-            if (strip(&p, "1")) r->has_button = true;
-            else if (strip(&p, "0")) r->has_button = false;
-            else goto bad;
+            if (strip(&p, "1"))
+                r->has_button = true;
+            else if (strip(&p, "0"))
+                r->has_button = false;
+            else
+                goto bad;
         } else if (strip(&p, "whb")) {
-            if (strip(&p, "0")) r->white_handicap_bonus = TG_WHB_0;
-            else if (strip(&p, "N-1")) r->white_handicap_bonus = TG_WHB_N_MINUS_1;
-            else if (strip(&p, "N")) r->white_handicap_bonus = TG_WHB_N;
-            else goto bad;
+            if (strip(&p, "0"))
+                r->white_handicap_bonus = TG_WHB_0;
+            else if (strip(&p, "N-1"))
+                r->white_handicap_bonus = TG_WHB_N_MINUS_1;
+            else if (strip(&p, "N"))
+                r->white_handicap_bonus = TG_WHB_N;
+            else
+                goto bad;
         } else if (strip(&p, "fpok")) {
-            if (strip(&p, "1")) r->friendly_pass_ok = true;
-            else if (strip(&p, "0")) r->friendly_pass_ok = false;
-            else goto bad;
+            if (strip(&p, "1"))
+                r->friendly_pass_ok = true;
+            else if (strip(&p, "0"))
+                r->friendly_pass_ok = false;
+            else
+                goto bad;
         } else {
             goto bad;
         }
@@ -330,9 +390,11 @@ int tg_rules_parse(const char *text, tg_rules_t *out, tg_err_t *err) {
     char buf[512];
     const char *p = skip_ws(text);
     size_t n = strlen(p);
-    while (n > 0 && isspace((unsigned char)p[n - 1])) n--;
+    while (n > 0 && isspace((unsigned char)p[n - 1]))
+        n--;
     if (n >= sizeof buf) return tg_err_set(err, TG_EINVAL, "rules: rules text too long");
-    for (size_t i = 0; i < n; i++) buf[i] = (char)tolower((unsigned char)p[i]);
+    for (size_t i = 0; i < n; i++)
+        buf[i] = (char)tolower((unsigned char)p[i]);
     buf[n] = '\0';
     tg_rules_t r;
     if (parse_preset(buf, &r)) {

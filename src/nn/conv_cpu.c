@@ -29,15 +29,17 @@ void nn__im2col(const float *in, int len, int ic, int ky, int kx, size_t r0, siz
             }
             for (int dx = 0; dx < kx; dx++, dst += ic) {
                 int ix = x + dx - px;
-                if (ix < 0 || ix >= len) memset(dst, 0, (size_t)ic * sizeof(float));
-                else memcpy(dst, base + ((size_t)iy * len + ix) * ic, (size_t)ic * sizeof(float));
+                if (ix < 0 || ix >= len)
+                    memset(dst, 0, (size_t)ic * sizeof(float));
+                else
+                    memcpy(dst, base + ((size_t)iy * len + ix) * ic, (size_t)ic * sizeof(float));
             }
         }
     }
 }
 
-void nn__conv_rows(const tg_conv_t *cv, const float *in, int len, size_t r0, size_t r1,
-                   float beta, float *out, float *scratch) {
+void nn__conv_rows(const tg_conv_t *cv, const float *in, int len, size_t r0, size_t r1, float beta,
+                   float *out, float *scratch) {
     if (r1 <= r0) return;
     if (cv->ky == 1 && cv->kx == 1) {
         nn__sgemm((int)(r1 - r0), cv->oc, cv->ic, in + r0 * cv->ic, cv->ic, cv->w, cv->oc, beta,

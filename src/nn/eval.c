@@ -36,9 +36,8 @@ int tg_nn_evaluator_create(const char *model_path, int max_batch, int threads,
     return tg_nn_evaluator_create_ex(model_path, NULL, max_batch, threads, out, err);
 }
 
-int tg_nn_evaluator_create_ex(const char *model_path, const tg_nn_backend_t *backend,
-                              int max_batch, int threads, tg_nn_evaluator_t **out,
-                              tg_err_t *err) {
+int tg_nn_evaluator_create_ex(const char *model_path, const tg_nn_backend_t *backend, int max_batch,
+                              int threads, tg_nn_evaluator_t **out, tg_err_t *err) {
     *out = NULL;
     if (max_batch < 1)
         return tg_err_set(err, TG_EINVAL, "nn evaluator: max_batch %d must be >= 1", max_batch);
@@ -149,9 +148,12 @@ void tg_nn_postprocess(const tg_model_t *model, const tg_game_t *g, int len,
         sum += prob[i];
     }
     for (int i = 0; i <= n * n; i++) {
-        if (!legal[i]) prob[i] = -1.0f;
-        else if (sum <= 0.0f) prob[i] = legal_count > 0 ? 1.0f / (float)legal_count : 0.0f;
-        else prob[i] /= sum;
+        if (!legal[i])
+            prob[i] = -1.0f;
+        else if (sum <= 0.0f)
+            prob[i] = legal_count > 0 ? 1.0f / (float)legal_count : 0.0f;
+        else
+            prob[i] /= sum;
     }
     memcpy(out->policy, prob, sizeof(float) * (size_t)(n * n));
     out->policy_pass = prob[n * n];
@@ -244,28 +246,30 @@ static int eval__chunk(tg_nn_evaluator_t *ev, int n, const tg_game_t *const *gam
     const int S = tg_model_num_score_values(ev->model);
     for (int i = 0; i < n; i++) {
         float score[8] = {0};
-        for (int k = 0; k < S && k < 8; k++) score[k] = ev->raw.score[(size_t)i * S + k];
+        for (int k = 0; k < S && k < 8; k++)
+            score[k] = ev->raw.score[(size_t)i * S + k];
         /* Channel 0 of the policy head = the blend at policy optimism 0. */
         tg_nn_symmetry_unapply(ev->raw.policy + (size_t)i * P * plane, ev->canon[0], 1, len,
                                symmetries[i]);
         tg_nn_symmetry_unapply(ev->raw.ownership + (size_t)i * plane, ev->canon[1], 1, len,
                                symmetries[i]);
-        tg_nn_postprocess(ev->model, games[i], len, ev->canon[0], ev->raw.policy_pass[(size_t)i * P],
-                          ev->raw.value + (size_t)i * 3, score, ev->canon[1], &outs[i]);
+        tg_nn_postprocess(ev->model, games[i], len, ev->canon[0],
+                          ev->raw.policy_pass[(size_t)i * P], ev->raw.value + (size_t)i * 3, score,
+                          ev->canon[1], &outs[i]);
     }
     return 0;
 }
 
 int tg_nn_evaluate_batch(tg_nn_evaluator_t *ev, int n, const tg_game_t *const *games,
-                         const int *symmetries, int nn_len, tg_nn_output_t *outs,
-                         tg_err_t *err) {
+                         const int *symmetries, int nn_len, tg_nn_output_t *outs, tg_err_t *err) {
     if (n < 0) return tg_err_set(err, TG_EINVAL, "nn evaluate: negative batch size %d", n);
     if (nn_len < 2 || nn_len > TG_BOARD_MAX || nn_len > TG_NN_MAX_LEN)
         return tg_err_set(err, TG_EINVAL, "nn evaluate: tensor size %d not in 2..%d", nn_len,
                           TG_BOARD_MAX);
     for (int i = 0; i < n; i++) {
         if (symmetries[i] < 0 || symmetries[i] >= TG_NN_NUM_SYMMETRIES)
-            return tg_err_set(err, TG_EINVAL, "nn evaluate: symmetry %d not in 0..7", symmetries[i]);
+            return tg_err_set(err, TG_EINVAL, "nn evaluate: symmetry %d not in 0..7",
+                              symmetries[i]);
         if (games[i]->board.size > nn_len)
             return tg_err_set(err, TG_EINVAL, "nn evaluate: board size %d exceeds tensor size %d",
                               games[i]->board.size, nn_len);
@@ -320,8 +324,8 @@ int tg_nn_format_raw(const tg_nn_output_t *o, int symmetry, char *buf, size_t ca
     ok = ok && eval__append(buf, cap, &len, "whiteScoreSelfplay %.3f\n", o->white_score_mean);
     ok = ok && eval__append(buf, cap, &len, "whiteScoreSelfplaySq %.3f\n", o->white_score_mean_sq);
     ok = ok && eval__append(buf, cap, &len, "varTimeLeft %.3f\n", o->var_time_left);
-    ok = ok && eval__append(buf, cap, &len, "shorttermWinlossError %.3f\n",
-                            o->shortterm_winloss_error);
+    ok = ok &&
+         eval__append(buf, cap, &len, "shorttermWinlossError %.3f\n", o->shortterm_winloss_error);
     ok = ok && eval__append(buf, cap, &len, "shorttermScoreError %.3f\n", o->shortterm_score_error);
     ok = ok && eval__append(buf, cap, &len, "policy\n");
     for (int y = 0; y < n && ok; y++) {
@@ -332,8 +336,10 @@ int tg_nn_format_raw(const tg_nn_output_t *o, int symmetry, char *buf, size_t ca
         }
         ok = ok && eval__append(buf, cap, &len, "\n");
     }
-    if (o->policy_pass < 0) ok = ok && eval__append(buf, cap, &len, "policyPass     NAN \n");
-    else ok = ok && eval__append(buf, cap, &len, "policyPass %8.6f \n", o->policy_pass);
+    if (o->policy_pass < 0)
+        ok = ok && eval__append(buf, cap, &len, "policyPass     NAN \n");
+    else
+        ok = ok && eval__append(buf, cap, &len, "policyPass %8.6f \n", o->policy_pass);
     ok = ok && eval__append(buf, cap, &len, "whiteOwnership\n");
     for (int y = 0; y < n && ok; y++) {
         for (int x = 0; x < n && ok; x++)

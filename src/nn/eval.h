@@ -55,9 +55,8 @@ int tg_nn_evaluator_create(const char *model_path, int max_batch, int threads,
                            tg_nn_evaluator_t **out, tg_err_t *err);
 
 /* Same with an explicit backend (e.g. a CUDA one); backend NULL = CPU. */
-int tg_nn_evaluator_create_ex(const char *model_path, const tg_nn_backend_t *backend,
-                              int max_batch, int threads, tg_nn_evaluator_t **out,
-                              tg_err_t *err);
+int tg_nn_evaluator_create_ex(const char *model_path, const tg_nn_backend_t *backend, int max_batch,
+                              int threads, tg_nn_evaluator_t **out, tg_err_t *err);
 
 /* Frees everything. NULL is a no-op. */
 void tg_nn_evaluator_destroy(tg_nn_evaluator_t *ev);
@@ -88,8 +87,7 @@ int tg_nn_evaluate(tg_nn_evaluator_t *ev, const tg_game_t *g, int symmetry, tg_n
 /* Batched form: n games, per-game symmetry, one common nn_len >= every board size (<= 19).
  * Runs forward passes of up to max_batch positions at a time. outs[i] matches games[i]. */
 int tg_nn_evaluate_batch(tg_nn_evaluator_t *ev, int n, const tg_game_t *const *games,
-                         const int *symmetries, int nn_len, tg_nn_output_t *outs,
-                         tg_err_t *err);
+                         const int *symmetries, int nn_len, tg_nn_output_t *outs, tg_err_t *err);
 
 /* Appends to the NUL-terminated string in buf (capacity cap bytes) the exact block KataGo's
  * kata-raw-nn prints for one symmetry (see above; ends with "\n\n"). Returns 0, or TG_ERANGE if

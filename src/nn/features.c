@@ -100,8 +100,10 @@ void tg_nn_fill_features_ex(const tg_game_t *g, const tg_nn_input_params_t *para
             int pos = y * len + x;
             set_plane(spatial, 0, plane_size, pos);
             uint8_t c = b->color[loc];
-            if (c == pla) set_plane(spatial, 1, plane_size, pos);
-            else if (c == opp) set_plane(spatial, 2, plane_size, pos);
+            if (c == pla)
+                set_plane(spatial, 1, plane_size, pos);
+            else if (c == opp)
+                set_plane(spatial, 2, plane_size, pos);
             if (c == TG_BLACK || c == TG_WHITE) {
                 int libs = tg_board_chain_libs(b, loc);
                 if (libs >= 1 && libs <= 3) set_plane(spatial, 2 + libs, plane_size, pos);
@@ -115,7 +117,8 @@ void tg_nn_fill_features_ex(const tg_game_t *g, const tg_nn_input_params_t *para
             tg_loc_t loc = tg_loc(x, y);
             int pos = y * len + x;
             if (g->encore_phase == 0) {
-                if (loc == b->ko_loc || g->super_ko_banned[loc]) set_plane(spatial, 6, plane_size, pos);
+                if (loc == b->ko_loc || g->super_ko_banned[loc])
+                    set_plane(spatial, 6, plane_size, pos);
             } else {
                 if (g->super_ko_banned[loc]) set_plane(spatial, 6, plane_size, pos);
                 if (g->ko_recap_blocked[loc]) set_plane(spatial, 7, plane_size, pos);
@@ -144,7 +147,8 @@ void tg_nn_fill_features_ex(const tg_game_t *g, const tg_nn_input_params_t *para
         tg_color_t expected = (k % 2 == 1) ? opp : pla;
         if (m->color != expected) break;
         turns_included = k;
-        if (m->loc == TG_LOC_PASS) global[k - 1] = 1.0f;
+        if (m->loc == TG_LOC_PASS)
+            global[k - 1] = 1.0f;
         else if (tg_board_on_board(b, m->loc))
             set_plane(spatial, 8 + k, plane_size, tg_loc_y(m->loc) * len + tg_loc_x(m->loc));
     }
@@ -185,8 +189,10 @@ void tg_nn_fill_features_ex(const tg_game_t *g, const tg_nn_input_params_t *para
             for (int x = 0; x < n; x++) {
                 tg_loc_t loc = tg_loc(x, y);
                 int pos = y * len + x;
-                if (area[loc] == pla) set_plane(spatial, 18, plane_size, pos);
-                else if (area[loc] == opp) set_plane(spatial, 19, plane_size, pos);
+                if (area[loc] == pla)
+                    set_plane(spatial, 18, plane_size, pos);
+                else if (area[loc] == opp)
+                    set_plane(spatial, 19, plane_size, pos);
                 else if (r->scoring == TG_SCORING_TERRITORY) {
                     /* Stones there both now and at the start of encore 2 count too. */
                     if (b->color[loc] == pla && g->second_encore_start_colors[loc] == pla)
@@ -204,8 +210,10 @@ void tg_nn_fill_features_ex(const tg_game_t *g, const tg_nn_input_params_t *para
             for (int x = 0; x < n; x++) {
                 tg_loc_t loc = tg_loc(x, y);
                 int pos = y * len + x;
-                if (g->second_encore_start_colors[loc] == pla) set_plane(spatial, 20, plane_size, pos);
-                else if (g->second_encore_start_colors[loc] == opp) set_plane(spatial, 21, plane_size, pos);
+                if (g->second_encore_start_colors[loc] == pla)
+                    set_plane(spatial, 20, plane_size, pos);
+                else if (g->second_encore_start_colors[loc] == opp)
+                    set_plane(spatial, 21, plane_size, pos);
             }
         }
     }
@@ -242,15 +250,20 @@ void tg_nn_fill_features_ex(const tg_game_t *g, const tg_nn_input_params_t *para
     if (r->scoring == TG_SCORING_AREA || g->encore_phase >= 2) {
         bool drawable_komis_even = (n * n) % 2 == 0;
         float komi_floor;
-        if (drawable_komis_even) komi_floor = floorf(self_komi / 2.0f) * 2.0f;
-        else komi_floor = floorf((self_komi - 1.0f) / 2.0f) * 2.0f + 1.0f;
+        if (drawable_komis_even)
+            komi_floor = floorf(self_komi / 2.0f) * 2.0f;
+        else
+            komi_floor = floorf((self_komi - 1.0f) / 2.0f) * 2.0f + 1.0f;
         float delta = self_komi - komi_floor;
         if (delta < 0.0f) delta = 0.0f;
         if (delta > 2.0f) delta = 2.0f;
         float wave;
-        if (delta < 0.5f) wave = delta;
-        else if (delta < 1.5f) wave = 1.0f - delta;
-        else wave = delta - 2.0f;
+        if (delta < 0.5f)
+            wave = delta;
+        else if (delta < 1.5f)
+            wave = 1.0f - delta;
+        else
+            wave = delta - 2.0f;
         global[18] = wave;
     }
 }
@@ -284,7 +297,8 @@ void tg_nn_symmetry_apply(const float *src, float *dst, int channels, int len, i
             int sx, sy;
             tg_nn_symmetry_point(x, y, len, sym, &sx, &sy);
             int from = y * len + x, to = sy * len + sx;
-            for (int c = 0; c < channels; c++) dst[c * plane + to] = src[c * plane + from];
+            for (int c = 0; c < channels; c++)
+                dst[c * plane + to] = src[c * plane + from];
         }
 }
 
@@ -295,6 +309,7 @@ void tg_nn_symmetry_unapply(const float *src, float *dst, int channels, int len,
             int sx, sy;
             tg_nn_symmetry_point(x, y, len, sym, &sx, &sy);
             int to = y * len + x, from = sy * len + sx;
-            for (int c = 0; c < channels; c++) dst[c * plane + to] = src[c * plane + from];
+            for (int c = 0; c < channels; c++)
+                dst[c * plane + to] = src[c * plane + from];
         }
 }

@@ -27,9 +27,11 @@ static void sgemm_portable(int M, int N, int K, const float *A, int lda, const f
     enum { MB = 64, KB = 256 };
     for (int i = 0; i < M; i++) {
         float *c = C + (size_t)i * ldc;
-        if (beta == 0.0f) memset(c, 0, (size_t)N * sizeof(float));
+        if (beta == 0.0f)
+            memset(c, 0, (size_t)N * sizeof(float));
         else if (beta != 1.0f)
-            for (int j = 0; j < N; j++) c[j] *= beta;
+            for (int j = 0; j < N; j++)
+                c[j] *= beta;
     }
     for (int k0 = 0; k0 < K; k0 += KB) {
         int k1 = k0 + KB < K ? k0 + KB : K;
@@ -41,7 +43,8 @@ static void sgemm_portable(int M, int N, int K, const float *A, int lda, const f
                 for (int k = k0; k < k1; k++) {
                     float av = a[k];
                     const float *restrict b = B + (size_t)k * ldb;
-                    for (int j = 0; j < N; j++) c[j] += av * b[j];
+                    for (int j = 0; j < N; j++)
+                        c[j] += av * b[j];
                 }
             }
         }

@@ -25,11 +25,11 @@
 #include "util/fileio.h"
 
 #define MODEL_MAX_FILE_BYTES ((size_t)1 << 31) /* 2 GiB, compressed or not */
-#define MODEL_MAX_CHANNELS 65536
-#define MODEL_MAX_KERNEL 31
-#define MODEL_MAX_BLOCKS 100000
-#define MODEL_TENSOR_ALIGN 16 /* floats: each tensor starts on a 64-byte boundary */
-#define MODEL_BIN_SKIP_MAX 100 /* chars KataGo skips while looking for "@BIN@" */
+#define MODEL_MAX_CHANNELS   65536
+#define MODEL_MAX_KERNEL     31
+#define MODEL_MAX_BLOCKS     100000
+#define MODEL_TENSOR_ALIGN   16  /* floats: each tensor starts on a 64-byte boundary */
+#define MODEL_BIN_SKIP_MAX   100 /* chars KataGo skips while looking for "@BIN@" */
 
 /* ---- Parser state ----------------------------------------------------------------------- */
 
@@ -39,8 +39,8 @@ typedef struct parser_s {
     const char *layer;            /* layer being read, for messages ("header" etc.) */
     tg_err_t *err;
     tg_model_t *m;
-    int storing;       /* 0: pass 1 (count only), 1: pass 2 (fill buffers) */
-    size_t used;       /* floats handed out so far (aligned) */
+    int storing; /* 0: pass 1 (count only), 1: pass 2 (fill buffers) */
+    size_t used; /* floats handed out so far (aligned) */
     size_t file_floats;
     int ntensors;
     int depth; /* current nested-bottleneck depth */
@@ -64,7 +64,8 @@ static int is_space(unsigned char c) {
 
 /* Reads the next whitespace-delimited token into buf (NUL-terminated). */
 static int p_token(parser_t *ps, char *buf, size_t cap, const char *field) {
-    while (ps->p < ps->end && is_space(*ps->p)) ps->p++;
+    while (ps->p < ps->end && is_space(*ps->p))
+        ps->p++;
     if (ps->p >= ps->end) return perr(ps, TG_EFORMAT, "unexpected end of file reading %s", field);
     size_t n = 0;
     while (ps->p < ps->end && !is_space(*ps->p)) {
@@ -118,7 +119,8 @@ static float *p_alloc(parser_t *ps, size_t n, const char *part, int ndim, const 
     t->offset = off;
     t->count = n;
     t->ndim = ndim;
-    for (int i = 0; i < ndim && i < 4; i++) t->shape[i] = shape[i];
+    for (int i = 0; i < ndim && i < 4; i++)
+        t->shape[i] = shape[i];
     return m->weights + off;
 }
 
@@ -142,8 +144,8 @@ static int p_floats(parser_t *ps, size_t n, const char *part, int ndim, const in
     float *dst = p_alloc(ps, n, part, ndim, shape);
     for (size_t i = 0; i < n; i++) {
         const unsigned char *b = ps->p + 4 * i;
-        uint32_t u = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
-                     (uint32_t)b[3] << 24;
+        uint32_t u =
+            (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
         float f;
         memcpy(&f, &u, 4);
         if (!isfinite(f))
@@ -183,11 +185,11 @@ static int p_conv(parser_t *ps, tg_conv_t *cv, const char *role, int want_ic, in
     if (cv->ky % 2 == 0 || cv->kx % 2 == 0)
         return perr(ps, TG_EFORMAT, "%s: kernel %dx%d must have odd sizes", role, cv->ky, cv->kx);
     if (dy != 1 || dx != 1)
-        return perr(ps, TG_EUNSUPPORTED, "%s: dilation %dx%d is not supported (only 1)", role,
-                    dy, dx);
+        return perr(ps, TG_EUNSUPPORTED, "%s: dilation %dx%d is not supported (only 1)", role, dy,
+                    dx);
     if (want_ic > 0 && cv->ic != want_ic)
-        return perr(ps, TG_EFORMAT, "%s: inChannels %d, expected %d from the previous layer",
-                    role, cv->ic, want_ic);
+        return perr(ps, TG_EFORMAT, "%s: inChannels %d, expected %d from the previous layer", role,
+                    cv->ic, want_ic);
     if (want_oc > 0 && cv->oc != want_oc)
         return perr(ps, TG_EFORMAT, "%s: outChannels %d, expected %d", role, cv->oc, want_oc);
     int shape[4] = {cv->ky, cv->kx, cv->ic, cv->oc};
@@ -200,9 +202,7 @@ static int p_conv(parser_t *ps, tg_conv_t *cv, const char *role, int want_ic, in
     return 0;
 }
 
-static int p_bool(parser_t *ps, int *out, const char *field) {
-    return p_int(ps, out, field, 0, 1);
-}
+static int p_bool(parser_t *ps, int *out, const char *field) { return p_int(ps, out, field, 0, 1); }
 
 static int p_bn(parser_t *ps, tg_bn_t *bn, const char *role, int want_c) {
     int rc;
@@ -214,8 +214,8 @@ static int p_bn(parser_t *ps, tg_bn_t *bn, const char *role, int want_c) {
         return rc;
     if (!(bn->epsilon > 0.0f)) return perr(ps, TG_EFORMAT, "%s: epsilon must be > 0", role);
     if (want_c > 0 && bn->c != want_c)
-        return perr(ps, TG_EFORMAT, "%s: numChannels %d, expected %d from the previous layer",
-                    role, bn->c, want_c);
+        return perr(ps, TG_EFORMAT, "%s: numChannels %d, expected %d from the previous layer", role,
+                    bn->c, want_c);
     int shape[1] = {bn->c};
     size_t c = (size_t)bn->c;
     bn->scale = bn->bias = NULL;
@@ -238,8 +238,8 @@ static int p_bn(parser_t *ps, tg_bn_t *bn, const char *role, int want_c) {
             mb[i] = b - ms[i] * bn->mean[i];
             if (!isfinite(ms[i]) || !isfinite(mb[i]))
                 return perr(ps, TG_EFORMAT,
-                            "%s: channel %zu: variance %g + epsilon gives a non-finite scale",
-                            role, i, (double)bn->var[i]);
+                            "%s: channel %zu: variance %g + epsilon gives a non-finite scale", role,
+                            i, (double)bn->var[i]);
         }
     }
     note_channels(ps, bn->c);
@@ -253,11 +253,16 @@ static int p_act(parser_t *ps, tg_act_t *act, const char *role) {
     if (ps->m->version < 11) return 0;
     char tok[64];
     if ((rc = p_token(ps, tok, sizeof tok, "activation kind")) < 0) return rc;
-    if (strcmp(tok, "ACTIVATION_IDENTITY") == 0) act->kind = TG_ACT_IDENTITY;
-    else if (strcmp(tok, "ACTIVATION_RELU") == 0) act->kind = TG_ACT_RELU;
-    else if (strcmp(tok, "ACTIVATION_MISH") == 0) act->kind = TG_ACT_MISH;
-    else if (strcmp(tok, "ACTIVATION_SILU") == 0) act->kind = TG_ACT_SILU;
-    else return perr(ps, TG_EFORMAT, "%s: unknown activation kind \"%s\"", role, tok);
+    if (strcmp(tok, "ACTIVATION_IDENTITY") == 0)
+        act->kind = TG_ACT_IDENTITY;
+    else if (strcmp(tok, "ACTIVATION_RELU") == 0)
+        act->kind = TG_ACT_RELU;
+    else if (strcmp(tok, "ACTIVATION_MISH") == 0)
+        act->kind = TG_ACT_MISH;
+    else if (strcmp(tok, "ACTIVATION_SILU") == 0)
+        act->kind = TG_ACT_SILU;
+    else
+        return perr(ps, TG_EFORMAT, "%s: unknown activation kind \"%s\"", role, tok);
     return 0;
 }
 
@@ -289,7 +294,8 @@ static int p_matbias(parser_t *ps, tg_matbias_t *mb, const char *role, int want_
 
 static void blocks_free(tg_block_t *blocks, int n) {
     if (!blocks) return;
-    for (int i = 0; i < n; i++) blocks_free(blocks[i].blocks, blocks[i].num_blocks);
+    for (int i = 0; i < n; i++)
+        blocks_free(blocks[i].blocks, blocks[i].num_blocks);
     free(blocks);
 }
 
@@ -299,12 +305,16 @@ static int p_block(parser_t *ps, tg_block_t *b, int width) {
     char kind[64];
     int rc;
     if ((rc = p_token(ps, kind, sizeof kind, "block kind")) < 0) return rc;
-    if (strcmp(kind, "ordinary_block") == 0) b->kind = TG_BLOCK_ORDINARY;
-    else if (strcmp(kind, "gpool_block") == 0) b->kind = TG_BLOCK_GPOOL;
-    else if (strcmp(kind, "nested_bottleneck_block") == 0) b->kind = TG_BLOCK_NESTED;
+    if (strcmp(kind, "ordinary_block") == 0)
+        b->kind = TG_BLOCK_ORDINARY;
+    else if (strcmp(kind, "gpool_block") == 0)
+        b->kind = TG_BLOCK_GPOOL;
+    else if (strcmp(kind, "nested_bottleneck_block") == 0)
+        b->kind = TG_BLOCK_NESTED;
     else if (strncmp(kind, "transformer_", 12) == 0)
         return perr(ps, TG_EUNSUPPORTED, "block kind \"%s\" is not supported", kind);
-    else return perr(ps, TG_EFORMAT, "unknown block kind \"%s\"", kind);
+    else
+        return perr(ps, TG_EFORMAT, "unknown block kind \"%s\"", kind);
     if ((rc = p_name(ps, b->name, "block name")) < 0) return rc;
     if (b->kind == TG_BLOCK_NESTED &&
         (rc = p_int(ps, &b->num_blocks, "numBlocks", 1, MODEL_MAX_BLOCKS)) < 0)
@@ -318,8 +328,7 @@ static int p_block(parser_t *ps, tg_block_t *b, int width) {
         if ((rc = p_conv(ps, &b->gpool_conv, "gpoolConv", width, 0)) < 0 ||
             (rc = p_bn(ps, &b->gpool_bn, "gpoolBN", b->gpool_conv.oc)) < 0 ||
             (rc = p_act(ps, &b->gpool_act, "gpoolActivation")) < 0 ||
-            (rc = p_matmul(ps, &b->gpool_to_bias, "gpoolToBiasMul", 3 * b->gpool_conv.oc, mid)) <
-                0)
+            (rc = p_matmul(ps, &b->gpool_to_bias, "gpoolToBiasMul", 3 * b->gpool_conv.oc, mid)) < 0)
             return rc;
     }
     if (b->kind == TG_BLOCK_NESTED) {
@@ -472,9 +481,12 @@ static int p_header(parser_t *ps) {
     m->num_score_values = m->version == 8 ? 4 : 6;
     m->mult = (tg_model_multipliers_t){20.0f, 20.0f, 20.0f, 20.0f, 40.0f, 0.25f, 30.0f};
     if (m->version >= 13) {
-        static const char *names[7] = {"tdScoreMultiplier",      "scoreMeanMultiplier",
-                                       "scoreStdevMultiplier",   "leadMultiplier",
-                                       "varianceTimeMultiplier", "shorttermValueErrorMultiplier",
+        static const char *names[7] = {"tdScoreMultiplier",
+                                       "scoreMeanMultiplier",
+                                       "scoreStdevMultiplier",
+                                       "leadMultiplier",
+                                       "varianceTimeMultiplier",
+                                       "shorttermValueErrorMultiplier",
                                        "shorttermScoreErrorMultiplier"};
         float v[7];
         for (int i = 0; i < 7; i++) {
@@ -489,8 +501,8 @@ static int p_header(parser_t *ps) {
         if (m->meta_encoder_version != 0)
             return perr(ps, TG_EUNSUPPORTED,
                         "SGF-metadata encoder (metaEncoderVersion 1) is not supported");
-        if ((rc = p_int(ps, &m->prefer_pass_alive_under_suicide,
-                        "preferPassAliveUnderSuicideRules", 0, 1)) < 0)
+        if ((rc = p_int(ps, &m->prefer_pass_alive_under_suicide, "preferPassAliveUnderSuicideRules",
+                        0, 1)) < 0)
             return rc;
         for (int i = 0; i < 6; i++) {
             if ((rc = p_int(ps, &r, "reserved header int", 0, 0)) < 0) return rc;
@@ -504,7 +516,8 @@ static int p_model(parser_t *ps) {
     if ((rc = p_header(ps)) < 0 || (rc = p_trunk(ps)) < 0 || (rc = p_policy(ps)) < 0 ||
         (rc = p_value(ps)) < 0)
         return rc;
-    while (ps->p < ps->end && is_space(*ps->p)) ps->p++;
+    while (ps->p < ps->end && is_space(*ps->p))
+        ps->p++;
     ps->layer = "end";
     if (ps->p != ps->end)
         return perr(ps, TG_EFORMAT, "%zu unexpected bytes after the value head",
@@ -527,8 +540,8 @@ int tg_model_load_bytes(const void *data, size_t len, const char *what, tg_model
     /* Pass 1: structure and counts. */
     tg_model_t *m = calloc(1, sizeof *m);
     if (!m) return tg_err_set(err, TG_ENOMEM, "%s: out of memory", what);
-    parser_t ps = {.p = data, .end = (const unsigned char *)data + len, .what = what,
-                   .err = err, .m = m};
+    parser_t ps = {
+        .p = data, .end = (const unsigned char *)data + len, .what = what, .err = err, .m = m};
     int rc = p_model(&ps);
     size_t num_weights = ps.used;
     int num_tensors = ps.ntensors;
@@ -540,15 +553,20 @@ int tg_model_load_bytes(const void *data, size_t len, const char *what, tg_model
     if (!m) return tg_err_set(err, TG_ENOMEM, "%s: out of memory", what);
     m->num_weights = num_weights;
     m->num_tensors = num_tensors;
-    m->weights = aligned_alloc(64, (num_weights ? num_weights : MODEL_TENSOR_ALIGN) * sizeof(float));
+    m->weights =
+        aligned_alloc(64, (num_weights ? num_weights : MODEL_TENSOR_ALIGN) * sizeof(float));
     m->tensors = calloc((size_t)num_tensors, sizeof *m->tensors);
     if (!m->weights || !m->tensors) {
         tg_model_free(m);
         return tg_err_set(err, TG_ENOMEM, "%s: cannot allocate %zu weights", what, num_weights);
     }
     memset(m->weights, 0, num_weights * sizeof(float));
-    ps = (parser_t){.p = data, .end = (const unsigned char *)data + len, .what = what,
-                    .err = err, .m = m, .storing = 1};
+    ps = (parser_t){.p = data,
+                    .end = (const unsigned char *)data + len,
+                    .what = what,
+                    .err = err,
+                    .m = m,
+                    .storing = 1};
     rc = p_model(&ps);
     if (rc < 0) {
         tg_model_free(m);
@@ -679,10 +697,14 @@ const tg_model_tensor_t *tg_model_find_tensor(const tg_model_t *m, const char *n
 
 const char *tg_act_kind_name(tg_act_kind_t kind) {
     switch (kind) {
-    case TG_ACT_IDENTITY: return "identity";
-    case TG_ACT_RELU: return "relu";
-    case TG_ACT_MISH: return "mish";
-    case TG_ACT_SILU: return "silu";
+    case TG_ACT_IDENTITY:
+        return "identity";
+    case TG_ACT_RELU:
+        return "relu";
+    case TG_ACT_MISH:
+        return "mish";
+    case TG_ACT_SILU:
+        return "silu";
     }
     return "?";
 }
@@ -711,7 +733,8 @@ double tg_model_macs(const tg_model_t *m, int len) {
                (double)m->trunk.initial_matmul.ic * m->trunk.initial_matmul.oc;
     s += stack_macs(m->trunk.blocks, m->trunk.num_blocks, pts);
     s += conv_macs(&p->p1_conv, pts) + conv_macs(&p->g1_conv, pts) + conv_macs(&p->p2_conv, pts);
-    s += (double)p->gpool_to_bias.ic * p->gpool_to_bias.oc + (double)p->pass_mul.ic * p->pass_mul.oc;
+    s +=
+        (double)p->gpool_to_bias.ic * p->gpool_to_bias.oc + (double)p->pass_mul.ic * p->pass_mul.oc;
     if (p->has_pass_mlp) s += (double)p->pass_mul2.ic * p->pass_mul2.oc;
     s += conv_macs(&v->v1_conv, pts) + conv_macs(&v->ownership_conv, pts);
     s += (double)v->v2_mul.ic * v->v2_mul.oc + (double)v->v3_mul.ic * v->v3_mul.oc +

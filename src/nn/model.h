@@ -31,10 +31,10 @@
 
 #include "util/error.h"
 
-#define TG_MODEL_VERSION_MIN 8
-#define TG_MODEL_VERSION_MAX 15
+#define TG_MODEL_VERSION_MIN    8
+#define TG_MODEL_VERSION_MAX    15
 #define TG_MODEL_LAYER_NAME_MAX 128 /* bytes incl. NUL; longer layer names are refused */
-#define TG_MODEL_MAX_NESTING 8      /* nested-bottleneck depth limit */
+#define TG_MODEL_MAX_NESTING    8   /* nested-bottleneck depth limit */
 
 typedef enum {
     TG_ACT_IDENTITY = 0,
@@ -58,10 +58,10 @@ typedef struct tg_bn_s {
     int c;
     float epsilon;
     int has_scale, has_bias;
-    const float *mean, *var;     /* (c) as in the file */
-    const float *scale, *bias;   /* (c) as in the file, NULL when absent (1 / 0) */
-    const float *merged_scale;   /* (c) scale / sqrt(var + eps) */
-    const float *merged_bias;    /* (c) bias - merged_scale * mean */
+    const float *mean, *var;   /* (c) as in the file */
+    const float *scale, *bias; /* (c) as in the file, NULL when absent (1 / 0) */
+    const float *merged_scale; /* (c) scale / sqrt(var + eps) */
+    const float *merged_bias;  /* (c) bias - merged_scale * mean */
 } tg_bn_t;
 
 typedef struct tg_act_s {
@@ -113,46 +113,46 @@ typedef struct tg_block_s {
 typedef struct tg_trunk_s {
     char name[TG_MODEL_LAYER_NAME_MAX];
     int num_blocks;
-    int trunk_channels;                          /* W */
+    int trunk_channels;                                 /* W */
     int mid_channels, regular_channels, gpool_channels; /* informational header values */
-    tg_conv_t initial_conv;                      /* C_in_spatial -> W */
-    tg_matmul_t initial_matmul;                  /* C_in_global -> W */
-    tg_block_t *blocks;                          /* (num_blocks) */
+    tg_conv_t initial_conv;                             /* C_in_spatial -> W */
+    tg_matmul_t initial_matmul;                         /* C_in_global -> W */
+    tg_block_t *blocks;                                 /* (num_blocks) */
     tg_bn_t tip_bn;
     tg_act_t tip_act;
 } tg_trunk_t;
 
 typedef struct tg_policy_head_s {
     char name[TG_MODEL_LAYER_NAME_MAX];
-    int num_channels;           /* P: 1 for v <= 11, 2 for v12..15 */
-    tg_conv_t p1_conv;          /* W -> C_p1 */
-    tg_conv_t g1_conv;          /* W -> C_g1 */
+    int num_channels;  /* P: 1 for v <= 11, 2 for v12..15 */
+    tg_conv_t p1_conv; /* W -> C_p1 */
+    tg_conv_t g1_conv; /* W -> C_g1 */
     tg_bn_t g1_bn;
     tg_act_t g1_act;
-    tg_matmul_t gpool_to_bias;  /* 3*C_g1 -> C_p1 */
+    tg_matmul_t gpool_to_bias; /* 3*C_g1 -> C_p1 */
     tg_bn_t p1_bn;
     tg_act_t p1_act;
-    tg_conv_t p2_conv;          /* C_p1 -> P */
-    tg_matmul_t pass_mul;       /* v < 15: 3*C_g1 -> P;  v15: 3*C_g1 -> C_p1 */
-    int has_pass_mlp;           /* v15: pass_bias, pass_act, pass_mul2 are valid */
-    tg_matbias_t pass_bias;     /* C_p1 */
+    tg_conv_t p2_conv;      /* C_p1 -> P */
+    tg_matmul_t pass_mul;   /* v < 15: 3*C_g1 -> P;  v15: 3*C_g1 -> C_p1 */
+    int has_pass_mlp;       /* v15: pass_bias, pass_act, pass_mul2 are valid */
+    tg_matbias_t pass_bias; /* C_p1 */
     tg_act_t pass_act;
-    tg_matmul_t pass_mul2;      /* C_p1 -> P */
+    tg_matmul_t pass_mul2; /* C_p1 -> P */
 } tg_policy_head_t;
 
 typedef struct tg_value_head_s {
     char name[TG_MODEL_LAYER_NAME_MAX];
-    tg_conv_t v1_conv;          /* W -> C_v1 */
+    tg_conv_t v1_conv; /* W -> C_v1 */
     tg_bn_t v1_bn;
     tg_act_t v1_act;
-    tg_matmul_t v2_mul;         /* 3*C_v1 -> C_v2 */
+    tg_matmul_t v2_mul; /* 3*C_v1 -> C_v2 */
     tg_matbias_t v2_bias;
     tg_act_t v2_act;
-    tg_matmul_t v3_mul;         /* C_v2 -> 3 */
+    tg_matmul_t v3_mul; /* C_v2 -> 3 */
     tg_matbias_t v3_bias;
-    tg_matmul_t sv3_mul;        /* C_v2 -> S */
+    tg_matmul_t sv3_mul; /* C_v2 -> S */
     tg_matbias_t sv3_bias;
-    tg_conv_t ownership_conv;   /* C_v1 -> 1 */
+    tg_conv_t ownership_conv; /* C_v1 -> 1 */
 } tg_value_head_t;
 
 /* The 7 post-processing multipliers of the v13+ header (defaults for v <= 12). */
@@ -182,16 +182,16 @@ typedef struct tg_model_s {
     int num_spatial_inputs; /* 22 */
     int num_global_inputs;  /* 19 */
     tg_model_multipliers_t mult;
-    int meta_encoder_version;             /* always 0 (1 is refused) */
-    int prefer_pass_alive_under_suicide;  /* v15 header flag, else 0 */
-    int num_score_values;                 /* S: 4 for v8, 6 for v9+ */
-    int max_conv_pad;                     /* max over convs of max(ky, kx)/2 */
-    int max_channels;                     /* max channel count of any spatial tensor */
-    int max_nesting;                      /* nested-bottleneck depth (0 = none) */
+    int meta_encoder_version;            /* always 0 (1 is refused) */
+    int prefer_pass_alive_under_suicide; /* v15 header flag, else 0 */
+    int num_score_values;                /* S: 4 for v8, 6 for v9+ */
+    int max_conv_pad;                    /* max over convs of max(ky, kx)/2 */
+    int max_channels;                    /* max channel count of any spatial tensor */
+    int max_nesting;                     /* nested-bottleneck depth (0 = none) */
     tg_trunk_t trunk;
     tg_policy_head_t policy;
     tg_value_head_t value;
-    float *weights;             /* (num_weights), one allocation */
+    float *weights; /* (num_weights), one allocation */
     size_t num_weights;
     size_t num_file_floats;     /* floats read from the file (before merged BN tensors) */
     tg_model_tensor_t *tensors; /* (num_tensors) */

@@ -44,8 +44,7 @@ typedef struct tg_nn_backend_s {
     /* Builds a context for model (which must outlive it) that serves up to max_batch
      * positions per forward; threads = worker count (<= 0: all online cores). Allocates all
      * workspaces. Returns 0 or TG_EINVAL / TG_ENOMEM / TG_EUNSUPPORTED with err filled. */
-    int (*create)(const tg_model_t *model, int max_batch, int threads, void **ctx,
-                  tg_err_t *err);
+    int (*create)(const tg_model_t *model, int max_batch, int threads, void **ctx, tg_err_t *err);
     /* Frees everything create made. NULL is a no-op. */
     void (*destroy)(void *ctx);
     /* Runs n (1 <= n <= max_batch) positions of len x len (see the layout above) and fills

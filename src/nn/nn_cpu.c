@@ -36,7 +36,7 @@
 #include <cblas.h>
 #endif
 
-#define NN_HW_MAX (TG_NN_MAX_LEN * TG_NN_MAX_LEN)
+#define NN_HW_MAX      (TG_NN_MAX_LEN * TG_NN_MAX_LEN)
 #define NN_MAX_THREADS 256
 
 typedef struct cpu_ctx_s cpu_ctx_t;
@@ -60,10 +60,10 @@ struct cpu_ctx_s {
     tg_nn_raw_t out;
 
     /* Buffers (see file comment). */
-    float *x;      /* (n, 361, C_in) NHWC input */
-    float *mask;   /* (n*361) */
+    float *x;        /* (n, 361, C_in) NHWC input */
+    float *mask;     /* (n*361) */
     float *mask_sum; /* (n) */
-    float **trunk; /* [max_nesting + 1] of (n, 361, max_channels) */
+    float **trunk;   /* [max_nesting + 1] of (n, 361, max_channels) */
     float *a, *r, *mbuf, *g;
     float *vec_a, *vec_b, *vec_c; /* (n, vec_stride) */
     cpu_worker_t *workers;
@@ -94,8 +94,10 @@ static void barrier(cpu_worker_t *w) {
     }
     int spins = 0;
     while (atomic_load_explicit(&c->bar_sense, memory_order_acquire) != s) {
-        if (++spins < 4000) __builtin_ia32_pause();
-        else sched_yield();
+        if (++spins < 4000)
+            __builtin_ia32_pause();
+        else
+            sched_yield();
     }
 }
 
@@ -107,7 +109,8 @@ static void worker_main(void *arg) {
     unsigned long seen = 0;
     for (;;) {
         uv_mutex_lock(&c->mu);
-        while (c->generation == seen && !c->stop) uv_cond_wait(&c->cv_start, &c->mu);
+        while (c->generation == seen && !c->stop)
+            uv_cond_wait(&c->cv_start, &c->mu);
         if (c->stop) {
             uv_mutex_unlock(&c->mu);
             return;
@@ -169,7 +172,8 @@ static void run_block(cpu_worker_t *w, const span_t *sp, const tg_block_t *b, in
         for (size_t r = sp->r0; r < sp->r1; r++) {
             const float *bias = c->vec_b + (r / hw) * c->vec_stride;
             float *row = c->r + r * rc;
-            for (int i = 0; i < rc; i++) row[i] += bias[i];
+            for (int i = 0; i < rc; i++)
+                row[i] += bias[i];
         }
     }
     nn__bn_act_rows(&b->mid_bn, b->mid_act.kind, c->r, c->mbuf, c->mask, sp->r0, sp->r1);
@@ -199,7 +203,8 @@ static void forward_worker(cpu_worker_t *w) {
         size_t s = r / hw, pos = r % hw;
         const float *src = c->in_spatial + s * (size_t)cin * hw + pos;
         float *dst = c->x + r * cin;
-        for (int i = 0; i < cin; i++) dst[i] = src[(size_t)i * hw];
+        for (int i = 0; i < cin; i++)
+            dst[i] = src[(size_t)i * hw];
         c->mask[r] = src[0];
     }
     /* Per-sample: mask sums and the global-input bias of the initial layer. */
@@ -208,7 +213,8 @@ static void forward_worker(cpu_worker_t *w) {
     for (size_t s = sp.s0; s < sp.s1; s++) {
         float sum = 0.0f;
         const float *mk = c->in_spatial + s * (size_t)cin * hw;
-        for (int p = 0; p < hw; p++) sum += mk[p];
+        for (int p = 0; p < hw; p++)
+            sum += mk[p];
         c->mask_sum[s] = sum > 0.0f ? sum : 1.0f; /* an empty mask pools to 0, not NaN */
         nn__matmul_vec(&tr->initial_matmul, NULL, c->in_global + s * (size_t)m->num_global_inputs,
                        c->vec_a + s * c->vec_stride);
@@ -219,7 +225,8 @@ static void forward_worker(cpu_worker_t *w) {
     for (size_t r = sp.r0; r < sp.r1; r++) {
         const float *gb = c->vec_a + (r / hw) * c->vec_stride;
         float *row = t + r * W;
-        for (int i = 0; i < W; i++) row[i] += gb[i];
+        for (int i = 0; i < W; i++)
+            row[i] += gb[i];
     }
     barrier(w); /* vec_a is reused by gpool blocks */
     run_stack(w, &sp, tr->blocks, tr->num_blocks, 0);
@@ -270,14 +277,16 @@ static void forward_worker(cpu_worker_t *w) {
     for (size_t r = sp.r0; r < sp.r1; r++) {
         const float *bias = c->vec_b + (r / hw) * c->vec_stride;
         float *row = c->r + r * cp1;
-        for (int i = 0; i < cp1; i++) row[i] += bias[i];
+        for (int i = 0; i < cp1; i++)
+            row[i] += bias[i];
     }
     nn__bn_act_rows(&ph->p1_bn, ph->p1_act.kind, c->r, c->r, c->mask, sp.r0, sp.r1);
     if (ph->p2_conv.ky != 1 || ph->p2_conv.kx != 1) barrier(w);
     nn__conv_rows(&ph->p2_conv, c->r, len, sp.r0, sp.r1, 0.0f, c->g, w->scratch);
     for (size_t r = sp.r0; r < sp.r1; r++) {
         size_t s = r / hw, pos = r % hw;
-        for (int k = 0; k < P; k++) c->out.policy[(s * P + k) * hw + pos] = c->g[r * P + k];
+        for (int k = 0; k < P; k++)
+            c->out.policy[(s * P + k) * hw + pos] = c->g[r * P + k];
     }
 }
 
@@ -295,7 +304,8 @@ static void stack_limits(const tg_block_t *b, int n, size_t *max_k, int *max_vec
             if (b[i].gpool_to_bias.ic > *max_vec) *max_vec = b[i].gpool_to_bias.ic;
             if (b[i].gpool_to_bias.oc > *max_vec) *max_vec = b[i].gpool_to_bias.oc;
         }
-        if (b[i].kind == TG_BLOCK_NESTED) stack_limits(b[i].blocks, b[i].num_blocks, max_k, max_vec);
+        if (b[i].kind == TG_BLOCK_NESTED)
+            stack_limits(b[i].blocks, b[i].num_blocks, max_k, max_vec);
     }
 }
 
@@ -307,7 +317,8 @@ static void cpu_destroy(void *vctx) {
         c->stop = 1;
         uv_cond_broadcast(&c->cv_start);
         uv_mutex_unlock(&c->mu);
-        for (int i = 0; i < c->threads_started; i++) uv_thread_join(&c->threads[i]);
+        for (int i = 0; i < c->threads_started; i++)
+            uv_thread_join(&c->threads[i]);
     }
     if (c->threads) {
         uv_cond_destroy(&c->cv_start);
@@ -316,10 +327,12 @@ static void cpu_destroy(void *vctx) {
     }
     free(c->threads);
     if (c->workers)
-        for (int i = 0; i < c->nthreads; i++) free(c->workers[i].scratch);
+        for (int i = 0; i < c->nthreads; i++)
+            free(c->workers[i].scratch);
     free(c->workers);
     if (c->trunk)
-        for (int d = 0; d <= c->m->max_nesting; d++) free(c->trunk[d]);
+        for (int d = 0; d <= c->m->max_nesting; d++)
+            free(c->trunk[d]);
     free(c->trunk);
     free(c->x);
     free(c->mask);
@@ -343,8 +356,8 @@ static void warn_openblas_core(void) {
     static atomic_int warned;
     const char *core = openblas_get_corename();
     if (!core || !__builtin_cpu_supports("avx2")) return;
-    static const char *slow[] = {"Prescott", "Core2", "Penryn", "Dunnington", "Nehalem",
-                                 "Sandybridge", "Atom", "Katmai", "Coppermine", "Northwood"};
+    static const char *slow[] = {"Prescott",    "Core2", "Penryn", "Dunnington", "Nehalem",
+                                 "Sandybridge", "Atom",  "Katmai", "Coppermine", "Northwood"};
     for (size_t i = 0; i < sizeof slow / sizeof slow[0]; i++) {
         if (strcasecmp(core, slow[i]) == 0 && atomic_exchange(&warned, 1) == 0) {
             TG_LOGW("nn cpu: OpenBLAS runs its %s kernels on an AVX2%s CPU; set "
@@ -363,12 +376,10 @@ static float *alloc_floats(size_t n) {
     return p;
 }
 
-static int cpu_create(const tg_model_t *m, int max_batch, int threads, void **out,
-                      tg_err_t *err) {
+static int cpu_create(const tg_model_t *m, int max_batch, int threads, void **out, tg_err_t *err) {
     *out = NULL;
     if (!m || max_batch < 1 || max_batch > 4096)
-        return tg_err_set(err, TG_EINVAL, "nn cpu: max_batch %d out of range [1, 4096]",
-                          max_batch);
+        return tg_err_set(err, TG_EINVAL, "nn cpu: max_batch %d out of range [1, 4096]", max_batch);
     if (threads <= 0) threads = (int)uv_available_parallelism();
     if (threads > NN_MAX_THREADS) threads = NN_MAX_THREADS;
     cpu_ctx_t *c = calloc(1, sizeof *c);
@@ -377,8 +388,8 @@ static int cpu_create(const tg_model_t *m, int max_batch, int threads, void **ou
     c->max_batch = max_batch;
     c->nthreads = threads;
 
-    size_t max_k = (size_t)m->trunk.initial_conv.ky * m->trunk.initial_conv.kx *
-                   m->trunk.initial_conv.ic;
+    size_t max_k =
+        (size_t)m->trunk.initial_conv.ky * m->trunk.initial_conv.kx * m->trunk.initial_conv.ic;
     int max_vec = m->max_channels;
     stack_limits(m->trunk.blocks, m->trunk.num_blocks, &max_k, &max_vec);
     const tg_conv_t *hc[5] = {&m->policy.p1_conv, &m->policy.g1_conv, &m->policy.p2_conv,
@@ -387,10 +398,9 @@ static int cpu_create(const tg_model_t *m, int max_batch, int threads, void **ou
         size_t k = (size_t)hc[i]->ky * hc[i]->kx * hc[i]->ic;
         if (k > max_k) max_k = k;
     }
-    const tg_matmul_t *mms[7] = {&m->trunk.initial_matmul, &m->policy.gpool_to_bias,
-                                 &m->policy.pass_mul,      &m->value.v2_mul,
-                                 &m->value.v3_mul,         &m->value.sv3_mul,
-                                 &m->policy.pass_mul2};
+    const tg_matmul_t *mms[7] = {
+        &m->trunk.initial_matmul, &m->policy.gpool_to_bias, &m->policy.pass_mul, &m->value.v2_mul,
+        &m->value.v3_mul,         &m->value.sv3_mul,        &m->policy.pass_mul2};
     for (int i = 0; i < 7; i++) {
         if (mms[i]->ic > max_vec) max_vec = mms[i]->ic;
         if (mms[i]->oc > max_vec) max_vec = mms[i]->oc;
@@ -416,7 +426,8 @@ static int cpu_create(const tg_model_t *m, int max_batch, int threads, void **ou
     int ok = c->x && c->mask && c->mask_sum && c->trunk && c->a && c->r && c->mbuf && c->g &&
              c->vec_a && c->vec_b && c->vec_c && c->workers;
     if (ok) {
-        for (int d = 0; d <= m->max_nesting; d++) ok = ok && (c->trunk[d] = alloc_floats(big));
+        for (int d = 0; d <= m->max_nesting; d++)
+            ok = ok && (c->trunk[d] = alloc_floats(big));
         for (int i = 0; i < threads && ok; i++) {
             c->workers[i].ctx = c;
             c->workers[i].tid = i;
@@ -479,7 +490,8 @@ static int cpu_forward(void *vctx, int n, int len, const float *spatial, const f
     forward_worker(&c->workers[0]);
     if (c->nthreads > 1) {
         uv_mutex_lock(&c->mu);
-        while (c->done_count < c->nthreads - 1) uv_cond_wait(&c->cv_done, &c->mu);
+        while (c->done_count < c->nthreads - 1)
+            uv_cond_wait(&c->cv_done, &c->mu);
         uv_mutex_unlock(&c->mu);
     }
     return 0;

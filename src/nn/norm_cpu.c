@@ -11,14 +11,17 @@
 
 float nn__act(tg_act_kind_t act, float x) {
     switch (act) {
-    case TG_ACT_IDENTITY: return x;
-    case TG_ACT_RELU: return x > 0.0f ? x : 0.0f;
+    case TG_ACT_IDENTITY:
+        return x;
+    case TG_ACT_RELU:
+        return x > 0.0f ? x : 0.0f;
     case TG_ACT_MISH: {
         /* x * tanh(softplus(x)); softplus(x) ~ x for large x (tanh is 1 there anyway). */
         if (x > 20.0f) return x;
         return x * tanhf(log1pf(expf(x)));
     }
-    case TG_ACT_SILU: return x / (1.0f + expf(-x));
+    case TG_ACT_SILU:
+        return x / (1.0f + expf(-x));
     }
     return x;
 }
@@ -26,10 +29,12 @@ float nn__act(tg_act_kind_t act, float x) {
 void nn__act_vec(tg_act_kind_t act, float *x, size_t n) {
     if (act == TG_ACT_IDENTITY) return;
     if (act == TG_ACT_RELU) {
-        for (size_t i = 0; i < n; i++) x[i] = x[i] > 0.0f ? x[i] : 0.0f;
+        for (size_t i = 0; i < n; i++)
+            x[i] = x[i] > 0.0f ? x[i] : 0.0f;
         return;
     }
-    for (size_t i = 0; i < n; i++) x[i] = nn__act(act, x[i]);
+    for (size_t i = 0; i < n; i++)
+        x[i] = nn__act(act, x[i]);
 }
 
 void nn__bn_act_rows(const tg_bn_t *bn, tg_act_kind_t act, const float *in, float *out,
@@ -42,7 +47,8 @@ void nn__bn_act_rows(const tg_bn_t *bn, tg_act_kind_t act, const float *in, floa
         float *restrict y = out + r * c;
         const float m = mask[r];
         if (m == 0.0f) {
-            for (int i = 0; i < c; i++) y[i] = 0.0f;
+            for (int i = 0; i < c; i++)
+                y[i] = 0.0f;
             continue;
         }
         if (act == TG_ACT_RELU) {
@@ -51,7 +57,8 @@ void nn__bn_act_rows(const tg_bn_t *bn, tg_act_kind_t act, const float *in, floa
                 y[i] = (v > 0.0f ? v : 0.0f) * m;
             }
         } else {
-            for (int i = 0; i < c; i++) y[i] = nn__act(act, x[i] * sc[i] + bi[i]) * m;
+            for (int i = 0; i < c; i++)
+                y[i] = nn__act(act, x[i] * sc[i] + bi[i]) * m;
         }
     }
 }
@@ -82,10 +89,12 @@ void nn__gpool_sample(const float *in, const float *mask, int hw, int c, float m
 }
 
 void nn__vpool_sample(const float *in, int hw, int c, float mask_sum, float *out) {
-    for (int i = 0; i < c; i++) out[i] = 0.0f;
+    for (int i = 0; i < c; i++)
+        out[i] = 0.0f;
     for (int p = 0; p < hw; p++) {
         const float *x = in + (size_t)p * c;
-        for (int i = 0; i < c; i++) out[i] += x[i];
+        for (int i = 0; i < c; i++)
+            out[i] += x[i];
     }
     const float sq = sqrtf(mask_sum);
     const float inv = 1.0f / mask_sum;
@@ -101,10 +110,12 @@ void nn__vpool_sample(const float *in, int hw, int c, float mask_sum, float *out
 
 void nn__matmul_vec(const tg_matmul_t *mm, const tg_matbias_t *b, const float *in, float *out) {
     const int ic = mm->ic, oc = mm->oc;
-    for (int o = 0; o < oc; o++) out[o] = b ? b->b[o] : 0.0f;
+    for (int o = 0; o < oc; o++)
+        out[o] = b ? b->b[o] : 0.0f;
     for (int i = 0; i < ic; i++) {
         const float v = in[i];
         const float *restrict w = mm->w + (size_t)i * oc;
-        for (int o = 0; o < oc; o++) out[o] += v * w[o];
+        for (int o = 0; o < oc; o++)
+            out[o] += v * w[o];
     }
 }

@@ -32,8 +32,8 @@ void nn__im2col(const float *in, int len, int ic, int ky, int kx, size_t r0, siz
 
 /* Convolution of rows [r0, r1): out[r] = conv(in)[r] + beta * out[r], out (n, len*len, oc).
  * scratch holds NN_CONV_CHUNK_ROWS * ky*kx*ic floats (unused for 1x1 kernels). */
-void nn__conv_rows(const tg_conv_t *cv, const float *in, int len, size_t r0, size_t r1,
-                   float beta, float *out, float *scratch);
+void nn__conv_rows(const tg_conv_t *cv, const float *in, int len, size_t r0, size_t r1, float beta,
+                   float *out, float *scratch);
 
 /* out[r][c] = act(in[r][c] * merged_scale[c] + merged_bias[c]) * mask[r] for rows [r0, r1).
  * in == out is allowed. mask is (n*len*len). */

@@ -8,18 +8,30 @@
 
 const char *tg_strerror(int code) {
     switch (code) {
-    case TG_OK: return "ok";
-    case TG_EINVAL: return "invalid argument";
-    case TG_ENOMEM: return "out of memory";
-    case TG_EIO: return "input/output error";
-    case TG_EFORMAT: return "bad format";
-    case TG_ERANGE: return "out of range";
-    case TG_EILLEGAL: return "illegal";
-    case TG_EUNSUPPORTED: return "unsupported";
-    case TG_ENOTFOUND: return "not found";
-    case TG_ESTATE: return "invalid state";
-    case TG_EINTERNAL: return "internal error";
-    default: return "unknown error";
+    case TG_OK:
+        return "ok";
+    case TG_EINVAL:
+        return "invalid argument";
+    case TG_ENOMEM:
+        return "out of memory";
+    case TG_EIO:
+        return "input/output error";
+    case TG_EFORMAT:
+        return "bad format";
+    case TG_ERANGE:
+        return "out of range";
+    case TG_EILLEGAL:
+        return "illegal";
+    case TG_EUNSUPPORTED:
+        return "unsupported";
+    case TG_ENOTFOUND:
+        return "not found";
+    case TG_ESTATE:
+        return "invalid state";
+    case TG_EINTERNAL:
+        return "internal error";
+    default:
+        return "unknown error";
     }
 }
 

@@ -36,8 +36,7 @@ const char *tg_strerror(int code);
 
 /* Fills err (which may be NULL) with code and a printf-style message; returns code so that
  * callers can write `return tg_err_set(err, TG_EINVAL, "...")`. */
-int tg_err_set(tg_err_t *err, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+int tg_err_set(tg_err_t *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Prepends "prefix: " to err->msg (for adding a file name or context on the way up). */
 void tg_err_prefix(tg_err_t *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -6,8 +6,8 @@
 #ifndef TENGEN_UTIL_FILEIO_H
 #define TENGEN_UTIL_FILEIO_H
 
-#include <stdio.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "util/error.h"
 

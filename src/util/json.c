@@ -39,8 +39,10 @@ static void json__ws(json_parser_t *p) {
 
 static tg_json_t *json__node(json_parser_t *p, tg_json_type_t type) {
     tg_json_t *v = calloc(1, sizeof(*v));
-    if (!v) p->rc = tg_err_set(p->err, TG_ENOMEM, "json: out of memory");
-    else v->type = type;
+    if (!v)
+        p->rc = tg_err_set(p->err, TG_ENOMEM, "json: out of memory");
+    else
+        v->type = type;
     return v;
 }
 
@@ -50,10 +52,14 @@ static int json__hex4(json_parser_t *p, uint32_t *out) {
     for (int i = 0; i < 4; i++) {
         char c = p->s[p->pos++];
         v <<= 4;
-        if (c >= '0' && c <= '9') v |= (uint32_t)(c - '0');
-        else if (c >= 'a' && c <= 'f') v |= (uint32_t)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F') v |= (uint32_t)(c - 'A' + 10);
-        else return json__fail(p, "bad hex digit in \\u escape");
+        if (c >= '0' && c <= '9')
+            v |= (uint32_t)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            v |= (uint32_t)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            v |= (uint32_t)(c - 'A' + 10);
+        else
+            return json__fail(p, "bad hex digit in \\u escape");
     }
     *out = v;
     return 0;
@@ -90,14 +96,30 @@ static char *json__string(json_parser_t *p) {
             }
             char e = p->s[p->pos++];
             switch (e) {
-            case '"': tmp[tn++] = '"'; break;
-            case '\\': tmp[tn++] = '\\'; break;
-            case '/': tmp[tn++] = '/'; break;
-            case 'b': tmp[tn++] = '\b'; break;
-            case 'f': tmp[tn++] = '\f'; break;
-            case 'n': tmp[tn++] = '\n'; break;
-            case 'r': tmp[tn++] = '\r'; break;
-            case 't': tmp[tn++] = '\t'; break;
+            case '"':
+                tmp[tn++] = '"';
+                break;
+            case '\\':
+                tmp[tn++] = '\\';
+                break;
+            case '/':
+                tmp[tn++] = '/';
+                break;
+            case 'b':
+                tmp[tn++] = '\b';
+                break;
+            case 'f':
+                tmp[tn++] = '\f';
+                break;
+            case 'n':
+                tmp[tn++] = '\n';
+                break;
+            case 'r':
+                tmp[tn++] = '\r';
+                break;
+            case 't':
+                tmp[tn++] = '\t';
+                break;
             case 'u': {
                 uint32_t cp;
                 if (json__hex4(p, &cp) < 0) goto fail;
@@ -139,7 +161,9 @@ static char *json__string(json_parser_t *p) {
                 }
                 break;
             }
-            default: json__fail(p, "bad escape"); goto fail;
+            default:
+                json__fail(p, "bad escape");
+                goto fail;
             }
         }
         if (n + (size_t)tn + 1 > cap) {
@@ -245,7 +269,9 @@ static tg_json_t *json__value(json_parser_t *p, int depth) {
         const char *word;
         tg_json_type_t type;
         bool b;
-    } words[] = {{"true", TG_JSON_BOOL, true}, {"false", TG_JSON_BOOL, false}, {"null", TG_JSON_NULL, false}};
+    } words[] = {{"true", TG_JSON_BOOL, true},
+                 {"false", TG_JSON_BOOL, false},
+                 {"null", TG_JSON_NULL, false}};
     for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
         size_t wl = strlen(words[i].word);
         if (p->len - p->pos >= wl && memcmp(p->s + p->pos, words[i].word, wl) == 0) {
@@ -264,8 +290,11 @@ static tg_json_t *json__value(json_parser_t *p, int depth) {
             json__fail(p, "bad number");
             return NULL;
         }
-        if (p->s[i] == '0') i++;
-        else while (i < p->len && p->s[i] >= '0' && p->s[i] <= '9') i++;
+        if (p->s[i] == '0')
+            i++;
+        else
+            while (i < p->len && p->s[i] >= '0' && p->s[i] <= '9')
+                i++;
         if (i < p->len && p->s[i] == '.') {
             i++;
             if (i >= p->len || p->s[i] < '0' || p->s[i] > '9') {
@@ -273,7 +302,8 @@ static tg_json_t *json__value(json_parser_t *p, int depth) {
                 json__fail(p, "bad number fraction");
                 return NULL;
             }
-            while (i < p->len && p->s[i] >= '0' && p->s[i] <= '9') i++;
+            while (i < p->len && p->s[i] >= '0' && p->s[i] <= '9')
+                i++;
         }
         if (i < p->len && (p->s[i] == 'e' || p->s[i] == 'E')) {
             i++;
@@ -283,7 +313,8 @@ static tg_json_t *json__value(json_parser_t *p, int depth) {
                 json__fail(p, "bad number exponent");
                 return NULL;
             }
-            while (i < p->len && p->s[i] >= '0' && p->s[i] <= '9') i++;
+            while (i < p->len && p->s[i] >= '0' && p->s[i] <= '9')
+                i++;
         }
         char tmp[64];
         size_t n = i - start;

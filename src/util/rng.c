@@ -14,7 +14,8 @@ static uint64_t splitmix64(uint64_t *x) {
 
 void tg_rng_seed(tg_rng_t *rng, uint64_t seed, uint64_t stream) {
     uint64_t x = seed ^ (stream * 0xd1342543de82ef95ULL + 0x2545f4914f6cdd1dULL);
-    for (int i = 0; i < 4; i++) rng->s[i] = splitmix64(&x);
+    for (int i = 0; i < 4; i++)
+        rng->s[i] = splitmix64(&x);
 }
 
 static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
@@ -74,7 +75,7 @@ double tg_rng_gamma(tg_rng_t *rng, double shape) {
 uint64_t tg_rng_entropy_seed(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t x = (uint64_t)ts.tv_sec * 1000000007ULL ^ (uint64_t)ts.tv_nsec ^
-                 ((uint64_t)getpid() << 32);
+    uint64_t x =
+        (uint64_t)ts.tv_sec * 1000000007ULL ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32);
     return splitmix64(&x);
 }

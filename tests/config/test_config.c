@@ -30,7 +30,8 @@ TEST(load_ok) {
     tg_config_t cfg;
     tg_err_t err = {0};
     tg_config_init_defaults(&cfg);
-    const char *p = write_tmp("# comment\n[game]\nboard_size = 9\nkomi = 7\n\n[log]\nlevel = debug\n");
+    const char *p =
+        write_tmp("# comment\n[game]\nboard_size = 9\nkomi = 7\n\n[log]\nlevel = debug\n");
     ASSERT_EQ(tg_config_load_file(&cfg, p, &err), 0);
     ASSERT_EQ(cfg.game_board_size, 9);
     ASSERT_NEAR(cfg.game_komi, 7.0, 0);
@@ -52,14 +53,18 @@ static void expect_error(const char *text, int code, const char *msg_part) {
 }
 
 TEST(errors) {
-    expect_error("[game]\nboard_size = 25\n", TG_ERANGE, ":2: game.board_size: 25 is out of range [2, 19]");
-    expect_error("[game]\n\nboard_size = nine\n", TG_EFORMAT, ":3: game.board_size: \"nine\" is not an integer");
+    expect_error("[game]\nboard_size = 25\n", TG_ERANGE,
+                 ":2: game.board_size: 25 is out of range [2, 19]");
+    expect_error("[game]\n\nboard_size = nine\n", TG_EFORMAT,
+                 ":3: game.board_size: \"nine\" is not an integer");
     expect_error("[game]\nkomi = 7.5x\n", TG_EFORMAT, ":2: game.komi: \"7.5x\" is not a number");
     expect_error("[game]\nkomi = 1000\n", TG_ERANGE, ":2: game.komi: 1000 is out of range");
     expect_error("[game]\nboardsize = 9\n", TG_EFORMAT, ":2: game.boardsize: unknown key");
     expect_error("[gamez]\nboard_size = 9\n", TG_EFORMAT, ":2: [gamez]: unknown section");
-    expect_error("[log]\nlevel = loud\n", TG_EFORMAT, ":2: log.level: \"loud\" is not one of debug|info|warn|error");
-    expect_error("[game]\nboard_size = 9\nboard_size = 13\n", TG_EFORMAT, ":3: game.board_size: already set on line 2");
+    expect_error("[log]\nlevel = loud\n", TG_EFORMAT,
+                 ":2: log.level: \"loud\" is not one of debug|info|warn|error");
+    expect_error("[game]\nboard_size = 9\nboard_size = 13\n", TG_EFORMAT,
+                 ":3: game.board_size: already set on line 2");
     expect_error("[game]\nthis line has no equals\n", TG_EFORMAT, ":2: syntax error");
     expect_error("[game\nkomi = 6\n", TG_EFORMAT, ":1: syntax error");
     expect_error("board_size = 9\n", TG_EFORMAT, "[]: unknown section");

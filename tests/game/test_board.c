@@ -117,7 +117,8 @@ TEST(simple_eye) {
 static int count(const uint8_t *area, const tg_board_t *b, int c) {
     int n = 0;
     for (int y = 0; y < b->size; y++)
-        for (int x = 0; x < b->size; x++) n += (area[tg_loc(x, y)] == c);
+        for (int x = 0; x < b->size; x++)
+            n += (area[tg_loc(x, y)] == c);
     return n;
 }
 

@@ -286,7 +286,8 @@ TEST(undo_replays_exactly) {
     tg_rng_t rng;
     tg_rng_seed(&rng, 42, 1);
     tg_game_init(&g, 9, &r);
-    for (int i = 0; i < 60; i++) ASSERT_EQ(tg_game_play(&g, tg_game_random_move(&g, &rng), g.to_move, NULL), 0);
+    for (int i = 0; i < 60; i++)
+        ASSERT_EQ(tg_game_play(&g, tg_game_random_move(&g, &rng), g.to_move, NULL), 0);
     h = g;
     tg_loc_t mv = tg_game_random_move(&g, &rng);
     ASSERT_EQ(tg_game_play(&g, mv, g.to_move, NULL), 0);

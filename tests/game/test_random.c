@@ -7,8 +7,8 @@
 
 TEST(random_games_consistent) {
     static tg_game_t g;
-    static const char *rules[] = {"tromp-taylor", "chinese", "japanese", "aga", "new-zealand",
-                                  "stone-scoring"};
+    static const char *rules[] = {"tromp-taylor", "chinese",     "japanese",
+                                  "aga",          "new-zealand", "stone-scoring"};
     tg_rng_t rng;
     tg_rng_seed(&rng, 12345, 0);
     long moves = 0, captures = 0, suicides = 0;

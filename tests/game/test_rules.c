@@ -79,9 +79,9 @@ TEST(short_form) {
 TEST(json_form) {
     tg_rules_t r;
     tg_err_t err;
-    ASSERT_EQ(tg_rules_parse("{\"ko\":\"SIMPLE\",\"scoring\":\"TERRITORY\",\"suicide\":false}", &r,
-                             &err),
-              0);
+    ASSERT_EQ(
+        tg_rules_parse("{\"ko\":\"SIMPLE\",\"scoring\":\"TERRITORY\",\"suicide\":false}", &r, &err),
+        0);
     ASSERT_EQ(r.ko, TG_KO_SIMPLE);
     ASSERT_EQ(r.tax, TG_TAX_SEKI);
     ASSERT_NEAR(r.komi, 6.5, 0);

@@ -40,7 +40,8 @@ TEST(gtp_final_score_by_rules) {
               0);
     tg_game_init(g, 5, &tt);
     for (int p = 0; p < TG_BOARD_CELLS; p++)
-        if (b.color[p] == TG_BLACK || b.color[p] == TG_WHITE) tg_game_set_stone(g, (tg_loc_t)p, (tg_color_t)b.color[p], NULL);
+        if (b.color[p] == TG_BLACK || b.color[p] == TG_WHITE)
+            tg_game_set_stone(g, (tg_loc_t)p, (tg_color_t)b.color[p], NULL);
     ASSERT_TRUE(tg_game_rules_are_tromp_taylor(g));
     /* Strict: black 2 stones, white 1 stone; every empty point reaches both: 1 - 2 + komi. */
     ASSERT_NEAR(tg_game_gtp_final_score(g), 1 - 2 + tt.komi, 1e-6);

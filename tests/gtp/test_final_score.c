@@ -13,10 +13,9 @@ static const char *gtp(tg_gtp_engine_t *e, const char *line) {
 
 /* 5x5: a black wall on column C with eyes at A1-B2 and A4-B5; a dead white stone on A5 inside
  * Black's pass-alive territory; the right side empty. */
-static const char *setup[] = {"boardsize 5", "clear_board", "komi 7.5",
-                              "play B C1",   "play B C2",   "play B C3",  "play B C4",
-                              "play B C5",   "play B A3",   "play B B3",  "play B A2",
-                              "play W A5"};
+static const char *setup[] = {"boardsize 5", "clear_board", "komi 7.5",  "play B C1",
+                              "play B C2",   "play B C3",   "play B C4", "play B C5",
+                              "play B A3",   "play B B3",   "play B A2", "play W A5"};
 
 static void play_setup(tg_gtp_engine_t *e, const char *rules) {
     char cmd[64];
@@ -24,7 +23,8 @@ static void play_setup(tg_gtp_engine_t *e, const char *rules) {
     gtp(e, "boardsize 5");
     gtp(e, "clear_board");
     gtp(e, cmd);
-    for (size_t i = 2; i < sizeof(setup) / sizeof(setup[0]); i++) gtp(e, setup[i]);
+    for (size_t i = 2; i < sizeof(setup) / sizeof(setup[0]); i++)
+        gtp(e, setup[i]);
 }
 
 TEST(tromp_taylor_strict) {

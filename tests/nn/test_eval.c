@@ -46,9 +46,11 @@ TEST(policy_softmax_and_illegal_points) {
     ASSERT_EQ(tg_game_play(&g, tg_loc(1, 1), TG_BLACK, &err), 0); /* White to move */
     tg_model_t m = fake_model(8, 4);
     float logits[4 * 4];
-    for (int i = 0; i < 16; i++) logits[i] = 100.0f; /* off-board cells must be ignored */
+    for (int i = 0; i < 16; i++)
+        logits[i] = 100.0f; /* off-board cells must be ignored */
     for (int y = 0; y < 3; y++)
-        for (int x = 0; x < 3; x++) logits[y * 4 + x] = 0.1f * (float)(y * 3 + x);
+        for (int x = 0; x < 3; x++)
+            logits[y * 4 + x] = 0.1f * (float)(y * 3 + x);
     float value[3] = {0.5f, -0.25f, 1.0f}, score[4] = {0.1f, -0.3f, 0.05f, 0.7f}, own[16] = {0};
     own[0] = 0.5f;
     tg_nn_output_t out;
@@ -58,8 +60,10 @@ TEST(policy_softmax_and_illegal_points) {
     for (int i = 0; i < 9; i++)
         if (i != 4) sum += exp(0.1 * i);
     for (int i = 0; i < 9; i++) {
-        if (i == 4) ASSERT_EQ(out.policy[i], -1.0f); /* occupied */
-        else ASSERT_NEAR(out.policy[i], exp(0.1 * i) / sum, 1e-6);
+        if (i == 4)
+            ASSERT_EQ(out.policy[i], -1.0f); /* occupied */
+        else
+            ASSERT_NEAR(out.policy[i], exp(0.1 * i) / sum, 1e-6);
     }
     ASSERT_NEAR(out.policy_pass, exp(-0.5) / sum, 1e-6);
     /* Positional superko + area scoring: no result is impossible. */
@@ -104,7 +108,8 @@ TEST(black_to_move_flips_and_noresult) {
     ASSERT_NEAR(out.white_ownership[0], -tanh(1.0), 1e-6);
     ASSERT_NEAR(out.white_ownership[1], tanh(2.0), 1e-6);
     ASSERT_NEAR(out.white_ownership[3], -tanh(0.25), 1e-6);
-    for (int i = 0; i < 4; i++) ASSERT_NEAR(out.policy[i], 0.2, 1e-6);
+    for (int i = 0; i < 4; i++)
+        ASSERT_NEAR(out.policy[i], 0.2, 1e-6);
     ASSERT_NEAR(out.policy_pass, 0.2, 1e-6);
 
     /* v14+: squared-softplus short-term errors; v9: plain softplus (x10 for score). */
@@ -131,7 +136,8 @@ TEST(policy_underflow_is_uniform) {
     tg_nn_output_t out;
     tg_nn_postprocess(&m, &g, 2, logits, 1e4f, value, score, own, &out);
     ASSERT_NEAR(out.policy_pass, 1.0, 1e-6);
-    for (int i = 0; i < 4; i++) ASSERT_EQ(out.policy[i], 0.0f);
+    for (int i = 0; i < 4; i++)
+        ASSERT_EQ(out.policy[i], 0.0f);
     ASSERT_NEAR(out.white_win + out.white_loss + out.no_result, 1.0, 1e-6);
 }
 

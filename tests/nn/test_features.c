@@ -18,11 +18,14 @@
 static float sp[TG_NN_NUM_SPATIAL * 19 * 19];
 static float gl[TG_NN_NUM_GLOBAL];
 
-static float plane_at(int plane, int len, int x, int y) { return sp[plane * len * len + y * len + x]; }
+static float plane_at(int plane, int len, int x, int y) {
+    return sp[plane * len * len + y * len + x];
+}
 
 static int plane_sum(int plane, int len) {
     int s = 0;
-    for (int i = 0; i < len * len; i++) s += sp[plane * len * len + i] != 0.0f;
+    for (int i = 0; i < len * len; i++)
+        s += sp[plane * len * len + i] != 0.0f;
     return s;
 }
 
@@ -68,7 +71,8 @@ TEST(placement_padding_and_stones) {
     ASSERT_EQ(plane_at(10, len, 2, 6), 1.0f);
     ASSERT_EQ(plane_at(11, len, 4, 4), 1.0f);
     ASSERT_EQ(plane_sum(12, len) + plane_sum(13, len), 0);
-    for (int k = 0; k < 5; k++) ASSERT_EQ(gl[k], 0.0f);
+    for (int k = 0; k < 5; k++)
+        ASSERT_EQ(gl[k], 0.0f);
     ASSERT_EQ(plane_sum(8, len), 0);
 }
 
@@ -120,7 +124,8 @@ TEST(history_with_passes_and_alternation) {
     tg_nn_fill_features_ex(&g, &p, 9, sp, gl);
     ASSERT_EQ(gl[0], 0.0f);
     ASSERT_EQ(gl[14], 0.0f);
-    for (int c = 9; c <= 13; c++) ASSERT_EQ(plane_sum(c, 9), 0);
+    for (int c = 9; c <= 13; c++)
+        ASSERT_EQ(plane_sum(c, 9), 0);
 
     /* Two moves in a row by the same player stop the chain: B, B -> White to move sees the
      * last black move only. */
@@ -148,7 +153,8 @@ TEST(friendly_pass_hides_history) {
     tg_nn_fill_features(&g, 9, sp, gl);
     ASSERT_EQ(gl[0], 0.0f);
     ASSERT_EQ(gl[14], 0.0f);
-    for (int c = 9; c <= 13; c++) ASSERT_EQ(plane_sum(c, 9), 0);
+    for (int c = 9; c <= 13; c++)
+        ASSERT_EQ(plane_sum(c, 9), 0);
     /* Same under Tromp-Taylor (no friendly pass): history shown, global 14 set. */
     static tg_game_t t;
     tg_rules_t tt = rules_named("tromp-taylor", 7.5f);
@@ -167,8 +173,8 @@ TEST(ko_plane_simple_and_superko) {
     tg_rules_t r = rules_named("tromp-taylor", 7.5f);
     tg_game_init(&g, 5, &r);
     /* Ko shape around C3/D3: Black B3 C2 C4, White D2 D4 E3, then B: D3, W: C3 takes. */
-    const char *seq[][2] = {{"B3", "B"}, {"D2", "W"}, {"C2", "B"}, {"D4", "W"}, {"C4", "B"},
-                            {"E3", "W"}, {"D3", "B"}, {"C3", "W"}};
+    const char *seq[][2] = {{"B3", "B"}, {"D2", "W"}, {"C2", "B"}, {"D4", "W"},
+                            {"C4", "B"}, {"E3", "W"}, {"D3", "B"}, {"C3", "W"}};
     for (size_t i = 0; i < TG_ARRAY_LEN(seq); i++)
         ASSERT_EQ(play(&g, seq[i][0], seq[i][1][0] == 'B' ? TG_BLACK : TG_WHITE), 0);
     /* White captured at C3; Black may not retake at D3 = (3,2). */
@@ -216,11 +222,11 @@ TEST(komi_and_parity_wave) {
     } cases[] = {
         {19, 7.5f, TG_BLACK, -7.5, -0.5}, /* formats.md example */
         {19, 7.5f, TG_WHITE, 7.5, 0.5},
-        {9, 7.0f, TG_WHITE, 7.0, 0.0},   /* integer komi: draw adjustment 0 at 0.5 wins */
-        {10, 7.5f, TG_WHITE, 7.5, -0.5}, /* even board */
+        {9, 7.0f, TG_WHITE, 7.0, 0.0},        /* integer komi: draw adjustment 0 at 0.5 wins */
+        {10, 7.5f, TG_WHITE, 7.5, -0.5},      /* even board */
         {9, 6.0f, TG_BLACK, -6.0, 1.0 - 1.0}, /* odd board, even komi */
-        {13, 0.5f, TG_WHITE, 0.5, -0.5}, /* odd board: komi 0.5 is 1.5 above -1 */
-        {19, 500.0f, TG_WHITE, 381.0, 0.0}, /* clipped at X*Y + 20 */
+        {13, 0.5f, TG_WHITE, 0.5, -0.5},      /* odd board: komi 0.5 is 1.5 above -1 */
+        {19, 500.0f, TG_WHITE, 381.0, 0.0},   /* clipped at X*Y + 20 */
     };
     for (size_t i = 0; i < TG_ARRAY_LEN(cases); i++) {
         tg_rules_t r = rules_named("tromp-taylor", cases[i].komi);
@@ -248,8 +254,10 @@ TEST(rule_globals) {
         {"tromp-taylor", 1, 0.5f, 1, 0, 0, 0, 0},
         {"chinese", 0, 0, 0, 0, 0, 0, 0},
         {"japanese", 0, 0, 0, 1, 1, 0, 0},
-        {"{\"ko\":\"SITUATIONAL\",\"scoring\":\"AREA\",\"tax\":\"ALL\",\"suicide\":false}", 1, -0.5f, 0, 0, 1, 1, 0},
-        {"{\"ko\":\"SPIGHT\",\"scoring\":\"AREA\",\"tax\":\"NONE\",\"hasButton\":true}", 1, 0.5f, 1, 0, 0, 0, 1},
+        {"{\"ko\":\"SITUATIONAL\",\"scoring\":\"AREA\",\"tax\":\"ALL\",\"suicide\":false}", 1,
+         -0.5f, 0, 0, 1, 1, 0},
+        {"{\"ko\":\"SPIGHT\",\"scoring\":\"AREA\",\"tax\":\"NONE\",\"hasButton\":true}", 1, 0.5f, 1,
+         0, 0, 0, 1},
     };
     for (size_t i = 0; i < TG_ARRAY_LEN(cases); i++) {
         tg_rules_t r = rules_named(cases[i].rules, 7.5f);
@@ -353,7 +361,8 @@ TEST(ladder_planes) {
 
 TEST(symmetry_round_trips) {
     float src[3 * 11 * 11], a[3 * 11 * 11], b[3 * 11 * 11];
-    for (int i = 0; i < 3 * 11 * 11; i++) src[i] = (float)i;
+    for (int i = 0; i < 3 * 11 * 11; i++)
+        src[i] = (float)i;
     for (int s = 0; s < 8; s++) {
         tg_nn_symmetry_apply(src, a, 3, 11, s);
         tg_nn_symmetry_unapply(a, b, 3, 11, s);
@@ -419,7 +428,8 @@ TEST(features_equivariant_under_symmetry) {
                     printf("  trial %d sym %d plane %d point %d differs\n", trial, sym, c, i);
                     ASSERT_TRUE(false);
                 }
-        for (int k = 0; k < TG_NN_NUM_GLOBAL; k++) ASSERT_EQ(g0[k], g1[k]);
+        for (int k = 0; k < TG_NN_NUM_GLOBAL; k++)
+            ASSERT_EQ(g0[k], g1[k]);
         games++;
     }
     ASSERT_TRUE(games >= 8);

@@ -14,16 +14,15 @@
 #include "util/rng.h"
 
 /* X = black, O = white. Black at C3-ish in atari after White's ladder start. */
-static const char *LADDER_9 =
-    ". . . . . . . . .\n"
-    ". . . . . . . . .\n"
-    ". . . . . . . . .\n"
-    ". . . O . . . . .\n"
-    ". . O X O . . . .\n"
-    ". . . . . . . . .\n"
-    ". . . . . . . . .\n"
-    ". . . . . . . . .\n"
-    ". . . . . . . . .\n";
+static const char *LADDER_9 = ". . . . . . . . .\n"
+                              ". . . . . . . . .\n"
+                              ". . . . . . . . .\n"
+                              ". . . O . . . . .\n"
+                              ". . O X O . . . .\n"
+                              ". . . . . . . . .\n"
+                              ". . . . . . . . .\n"
+                              ". . . . . . . . .\n"
+                              ". . . . . . . . .\n";
 
 TEST(textbook_ladder_is_captured) {
     /* Black (3,4) has liberty (3,5) only after White adds (4,5)? Build it step by step:
@@ -91,7 +90,8 @@ static int ref_libs_list(const tg_board_t *b, tg_loc_t loc, tg_loc_t *out, int c
 
 static int ref_immediate(const tg_board_t *b, tg_loc_t loc) {
     int n = 0;
-    for (int i = 0; i < 4; i++) n += b->color[loc + tg_board_adj[i]] == TG_EMPTY;
+    for (int i = 0; i < 4; i++)
+        n += b->color[loc + tg_board_adj[i]] == TG_EMPTY;
     return n;
 }
 
@@ -151,7 +151,8 @@ static bool ref_search(const tg_board_t *b, tg_loc_t loc, bool defender, int dep
                     tg_loc_t l = TG_LOC_NULL;
                     ref_libs_list(b, a, &l, 1);
                     bool dup = false;
-                    for (int k = 0; k < nm; k++) dup |= moves[k] == l;
+                    for (int k = 0; k < nm; k++)
+                        dup |= moves[k] == l;
                     if (!dup) moves[nm++] = l;
                 }
             }
@@ -160,24 +161,30 @@ static bool ref_search(const tg_board_t *b, tg_loc_t loc, bool defender, int dep
         tg_loc_t own[4];
         ref_libs_list(b, loc, own, 4);
         bool dup = false;
-        for (int k = 0; k < nm; k++) dup |= moves[k] == own[0];
+        for (int k = 0; k < nm; k++)
+            dup |= moves[k] == own[0];
         if (!dup) moves[nm++] = own[0];
     } else {
         tg_loc_t two[2];
         ref_libs_list(b, loc, two, 2);
         int l0 = ref_immediate(b, two[0]), l1 = ref_immediate(b, two[1]);
-        if (l0 == 0 && l1 == 0 && ref_ko_capture(b, two[0], opp) && ref_ko_capture(b, two[1], opp) &&
-            ref_libs_after(b, two[0], pla) <= 2 && ref_libs_after(b, two[1], pla) <= 2 &&
-            !ref_has_capture(b, loc))
+        if (l0 == 0 && l1 == 0 && ref_ko_capture(b, two[0], opp) &&
+            ref_ko_capture(b, two[1], opp) && ref_libs_after(b, two[0], pla) <= 2 &&
+            ref_libs_after(b, two[1], pla) <= 2 && !ref_has_capture(b, loc))
             return true;
         bool adj = false;
-        for (int i = 0; i < 4; i++) adj |= two[0] + tg_board_adj[i] == two[1];
+        for (int i = 0; i < 4; i++)
+            adj |= two[0] + tg_board_adj[i] == two[1];
         moves[nm++] = two[0];
         moves[nm++] = two[1];
         if (!adj) {
             if (l0 >= 3 && l1 >= 3) return false;
-            if (l0 >= 3) nm = 1;
-            else if (l1 >= 3) { moves[0] = two[1]; nm = 1; }
+            if (l0 >= 3)
+                nm = 1;
+            else if (l1 >= 3) {
+                moves[0] = two[1];
+                nm = 1;
+            }
         }
     }
     for (int k = 0; k < nm; k++) {
@@ -266,16 +273,15 @@ TEST(random_positions_match_reference) {
 TEST(two_liberty_working_moves) {
     /* Black (3,4) with 2 liberties (3,5) and (4,4)... build: White at (2,4), (3,3), (4,5). */
     tg_board_t b;
-    ASSERT_EQ(tg_board_from_string(&b,
-                                   ". . . . . . . . .\n"
-                                   ". . . . . . . . .\n"
-                                   ". . . . . . . . .\n"
-                                   ". . . O . . . . .\n"
-                                   ". . O X . . . . .\n"
-                                   ". . . . O . . . .\n"
-                                   ". . . . . . . . .\n"
-                                   ". . . . . . . . .\n"
-                                   ". . . . . . . . .\n"),
+    ASSERT_EQ(tg_board_from_string(&b, ". . . . . . . . .\n"
+                                       ". . . . . . . . .\n"
+                                       ". . . . . . . . .\n"
+                                       ". . . O . . . . .\n"
+                                       ". . O X . . . . .\n"
+                                       ". . . . O . . . .\n"
+                                       ". . . . . . . . .\n"
+                                       ". . . . . . . . .\n"
+                                       ". . . . . . . . .\n"),
               0);
     tg_loc_t x = tg_loc(3, 4);
     ASSERT_EQ(tg_board_chain_libs(&b, x), 2);

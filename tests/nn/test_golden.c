@@ -22,12 +22,33 @@
 static tg_json_t *g_root;
 static tg_nn_evaluator_t *g_ev;
 
-enum { F_WIN, F_LOSS, F_NORESULT, F_LEAD, F_SCORE, F_SCORESQ, F_VARTIME, F_STWL, F_STSCORE,
-       F_POLICY, F_PASS, F_OWN, F_COUNT };
-static const char *field_names[F_COUNT] = {
-    "whiteWin", "whiteLoss", "noResult", "whiteLead", "whiteScoreSelfplay",
-    "whiteScoreSelfplaySq", "varTimeLeft", "shorttermWinlossError", "shorttermScoreError",
-    "policy", "policyPass", "whiteOwnership"};
+enum {
+    F_WIN,
+    F_LOSS,
+    F_NORESULT,
+    F_LEAD,
+    F_SCORE,
+    F_SCORESQ,
+    F_VARTIME,
+    F_STWL,
+    F_STSCORE,
+    F_POLICY,
+    F_PASS,
+    F_OWN,
+    F_COUNT
+};
+static const char *field_names[F_COUNT] = {"whiteWin",
+                                           "whiteLoss",
+                                           "noResult",
+                                           "whiteLead",
+                                           "whiteScoreSelfplay",
+                                           "whiteScoreSelfplaySq",
+                                           "varTimeLeft",
+                                           "shorttermWinlossError",
+                                           "shorttermScoreError",
+                                           "policy",
+                                           "policyPass",
+                                           "whiteOwnership"};
 static double max_diff[F_COUNT];
 
 static void note_diff(int field, double d) {
@@ -195,10 +216,15 @@ TEST(golden_positions) {
             }
             evaluated++;
             ASSERT_EQ(out.board_size, n);
-            const double ours[F_PASS] = {out.white_win, out.white_loss, out.no_result,
-                                         out.white_lead, out.white_score_mean,
-                                         out.white_score_mean_sq, out.var_time_left,
-                                         out.shortterm_winloss_error, out.shortterm_score_error};
+            const double ours[F_PASS] = {out.white_win,
+                                         out.white_loss,
+                                         out.no_result,
+                                         out.white_lead,
+                                         out.white_score_mean,
+                                         out.white_score_mean_sq,
+                                         out.var_time_left,
+                                         out.shortterm_winloss_error,
+                                         out.shortterm_score_error};
             for (int f = 0; f < F_POLICY; f++)
                 if (check_scalar(id, sym, f, ours[f],
                                  tg_json_number(tg_json_get(o, field_names[f]), NAN)) < 0)
@@ -206,7 +232,8 @@ TEST(golden_positions) {
             double pass_ref = tg_json_number(tg_json_get(o, "policyPass"), NAN);
             note_diff(F_PASS, fabs(out.policy_pass - pass_ref));
             if (!(fabs(out.policy_pass - pass_ref) <= 1e-4)) {
-                printf("  %s sym %d: policyPass %.6f vs %.6f\n", id, sym, out.policy_pass, pass_ref);
+                printf("  %s sym %d: policyPass %.6f vs %.6f\n", id, sym, out.policy_pass,
+                       pass_ref);
                 pos_fail++;
             }
             const tg_json_t *pol = tg_json_get(o, "policy");
@@ -241,7 +268,8 @@ TEST(golden_positions) {
         }
         /* The GTP response is the concatenation, trimmed (Global::trim). */
         size_t tl = strlen(text);
-        while (tl > 0 && (text[tl - 1] == '\n' || text[tl - 1] == ' ')) text[--tl] = '\0';
+        while (tl > 0 && (text[tl - 1] == '\n' || text[tl - 1] == ' '))
+            text[--tl] = '\0';
         const tg_json_t *first = tg_json_at(outs, 0);
         /* raw_text of each output entry is the full response for that query; compare the
          * concatenation of all of them with ours when several symmetries were asked at once. */
@@ -257,7 +285,8 @@ TEST(golden_positions) {
         }
         (void)first;
         size_t rl = strlen(ref);
-        while (rl > 0 && (ref[rl - 1] == '\n' || ref[rl - 1] == ' ')) ref[--rl] = '\0';
+        while (rl > 0 && (ref[rl - 1] == '\n' || ref[rl - 1] == ' '))
+            ref[--rl] = '\0';
         if (compare_text_structure(text, ref) < 0) {
             printf("  %s: formatted text structure differs from KataGo's raw_text\n", id);
             pos_fail++;
@@ -267,7 +296,8 @@ TEST(golden_positions) {
         failures += pos_fail ? 1 : 0;
     }
     printf("  max |diff| per field over %d evaluations:\n", evaluated);
-    for (int f = 0; f < F_COUNT; f++) printf("    %-22s %.3g\n", field_names[f], max_diff[f]);
+    for (int f = 0; f < F_COUNT; f++)
+        printf("    %-22s %.3g\n", field_names[f], max_diff[f]);
     ASSERT_EQ(failures, 0);
     ASSERT_TRUE(evaluated >= 24);
 }

@@ -241,7 +241,8 @@ TEST(fuzz_mutate) {
     ASSERT_EQ(nm, 91);
     tg_rng_t rng;
     tg_rng_seed(&rng, 99, 1);
-    static const unsigned char repl[] = {'0', '1', '9', '-', ' ', '\n', 'x', '@', '.', 'e', 0, 0xff};
+    static const unsigned char repl[] = {'0', '1', '9', '-', ' ', '\n',
+                                         'x', '@', '.', 'e', 0,   0xff};
     char why[600];
     int ok = 0, errs = 0;
     for (int it = 0; it < 400; it++) {
@@ -253,8 +254,9 @@ TEST(fuzz_mutate) {
             pos = tg_rng_below(&rng, 300);
         } else { /* the printable text run just before the marker: the layer's header */
             size_t mk = marks[tg_rng_below(&rng, nm)], start = mk;
-            while (start > 0 && mk - start < 80 &&
-                   (g_img[start - 1] == '\n' || (g_img[start - 1] >= 0x20 && g_img[start - 1] < 0x7f)))
+            while (
+                start > 0 && mk - start < 80 &&
+                (g_img[start - 1] == '\n' || (g_img[start - 1] >= 0x20 && g_img[start - 1] < 0x7f)))
                 start--;
             pos = start + tg_rng_below(&rng, (uint32_t)(mk - start + 1));
         }
@@ -270,8 +272,10 @@ TEST(fuzz_mutate) {
         }
         int r = check_load(buf, len, why, sizeof why);
         if (r < 0) TEST__FAIL("mutation %d (kind %d at %zu): %s", it, kind, pos, why);
-        if (r == 1) ok++;
-        else errs++;
+        if (r == 1)
+            ok++;
+        else
+            errs++;
     }
     printf("  mutations: %d loaded, %d refused\n", ok, errs);
     ASSERT_TRUE(errs > 100); /* many header mutations are benign (whitespace, name letters) */
@@ -312,7 +316,8 @@ TEST(inflate_corrupt) {
     ASSERT_EQ(rc, TG_EFORMAT);
     ASSERT_CONTAINS(err.msg, "half.gz");
     /* Corrupted deflate data. */
-    for (size_t i = 100; i < 200; i++) raw[i] ^= 0x5a;
+    for (size_t i = 100; i < 200; i++)
+        raw[i] ^= 0x5a;
     rc = tg_model_inflate(raw, raw_len, (size_t)1 << 30, &out, &out_len, "bad.gz", &err);
     if (rc == 0) free(out);
     ASSERT_TRUE(rc == TG_EFORMAT);

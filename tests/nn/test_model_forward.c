@@ -13,7 +13,7 @@
 #include "util/rng.h"
 
 #define FIXTURE_NET "g170-b6c96-s175395328-d26788732.bin.gz"
-#define HW 361
+#define HW          361
 
 static tg_model_t *g_model;
 static char *g_golden;
@@ -51,7 +51,8 @@ static int golden_numbers(const char *id, const char *key, double *out, int coun
         out[i] = strtod(p, &end);
         if (end == p) return -1;
         p = end;
-        while (*p == ',' || *p == ' ' || *p == '\n') p++;
+        while (*p == ',' || *p == ' ' || *p == '\n')
+            p++;
     }
     return 0;
 }
@@ -62,7 +63,8 @@ static void empty_inputs(int b, int len, double komi, float *spatial, float *glo
     memset(spatial, 0, sizeof(float) * 22 * len * len);
     memset(global, 0, sizeof(float) * 19);
     for (int y = 0; y < b; y++)
-        for (int x = 0; x < b; x++) spatial[y * len + x] = 1.0f;
+        for (int x = 0; x < b; x++)
+            spatial[y * len + x] = 1.0f;
     double self_komi = -komi; /* black to move */
     global[5] = (float)(self_komi / 20.0);
     global[6] = 1.0f;
@@ -84,8 +86,11 @@ TEST(golden_empty_boards) {
     ASSERT_EQ(be->create(g_model, 1, 2, &ctx, &err), 0);
     tg_nn_raw_t raw;
     ASSERT_EQ(tg_nn_raw_alloc(&raw, g_model, 1, &err), 0);
-    static const struct { const char *id; int b; double komi; } cases[] = {
-        {"empty19_tt", 19, 7.5}, {"empty9_tt", 9, 7.0}, {"empty13_tt", 13, 7.5}};
+    static const struct {
+        const char *id;
+        int b;
+        double komi;
+    } cases[] = {{"empty19_tt", 19, 7.5}, {"empty9_tt", 9, 7.0}, {"empty13_tt", 13, 7.5}};
     float spatial[22 * HW], global[19];
     static double gpol[HW], gown[HW];
     for (size_t k = 0; k < TG_ARRAY_LEN(cases); k++) {
@@ -98,9 +103,11 @@ TEST(golden_empty_boards) {
         double white_win = exp(ll - mx) / (exp(wl - mx) + exp(ll - mx));
         double white_lead = -raw.score[2] * 20.0;
         double pmax = raw.policy_pass[0];
-        for (int i = 0; i < b * b; i++) pmax = raw.policy[i] > pmax ? raw.policy[i] : pmax;
+        for (int i = 0; i < b * b; i++)
+            pmax = raw.policy[i] > pmax ? raw.policy[i] : pmax;
         double z = exp(raw.policy_pass[0] - pmax);
-        for (int i = 0; i < b * b; i++) z += exp(raw.policy[i] - pmax);
+        for (int i = 0; i < b * b; i++)
+            z += exp(raw.policy[i] - pmax);
         double want_win, want_lead, want_pass;
         ASSERT_EQ(golden_numbers(cases[k].id, "whiteWin", &want_win, 1), 0);
         ASSERT_EQ(golden_numbers(cases[k].id, "whiteLead", &want_lead, 1), 0);
@@ -140,7 +147,8 @@ static void random_inputs(tg_rng_t *rng, int b, int len, float *spatial, float *
             for (int c = 3; c < 22; c++)
                 if (tg_rng_below(rng, 12) == 0) spatial[c * len * len + pos] = 1.0f;
         }
-    for (int i = 0; i < 19; i++) global[i] = (float)(tg_rng_uniform(rng) - 0.5);
+    for (int i = 0; i < 19; i++)
+        global[i] = (float)(tg_rng_uniform(rng) - 0.5);
 }
 
 static double rel(double a, double b) { return fabs(a - b) / (1e-2 + fabs(b)); }
@@ -149,12 +157,15 @@ static double rel(double a, double b) { return fabs(a - b) / (1e-2 + fabs(b)); }
 static double compare(const tg_nn_raw_t *A, int sa, int la, const tg_nn_raw_t *B, int sb, int lb,
                       int b) {
     double w = 0;
-    for (int i = 0; i < 3; i++) w = fmax(w, rel(A->value[sa * 3 + i], B->value[sb * 3 + i]));
-    for (int i = 0; i < 4; i++) w = fmax(w, rel(A->score[sa * 4 + i], B->score[sb * 4 + i]));
+    for (int i = 0; i < 3; i++)
+        w = fmax(w, rel(A->value[sa * 3 + i], B->value[sb * 3 + i]));
+    for (int i = 0; i < 4; i++)
+        w = fmax(w, rel(A->score[sa * 4 + i], B->score[sb * 4 + i]));
     w = fmax(w, rel(A->policy_pass[sa], B->policy_pass[sb]));
     for (int y = 0; y < b; y++)
         for (int x = 0; x < b; x++) {
-            w = fmax(w, rel(A->policy[sa * la * la + y * la + x], B->policy[sb * lb * lb + y * lb + x]));
+            w = fmax(
+                w, rel(A->policy[sa * la * la + y * la + x], B->policy[sb * lb * lb + y * lb + x]));
             w = fmax(w, rel(A->ownership[sa * la * la + y * la + x],
                             B->ownership[sb * lb * lb + y * lb + x]));
         }
@@ -172,7 +183,8 @@ TEST(batch_equals_singles_and_small_board_embedding) {
         random_inputs(&rng, sizes[s], 19, spatial + s * 22 * HW, global + s * 19);
     tg_nn_raw_t batch, single[3], at9;
     ASSERT_EQ(tg_nn_raw_alloc(&batch, g_model, 3, &err), 0);
-    for (int s = 0; s < 3; s++) ASSERT_EQ(tg_nn_raw_alloc(&single[s], g_model, 1, &err), 0);
+    for (int s = 0; s < 3; s++)
+        ASSERT_EQ(tg_nn_raw_alloc(&single[s], g_model, 1, &err), 0);
     ASSERT_EQ(tg_nn_raw_alloc(&at9, g_model, 1, &err), 0);
     for (int threads = 1; threads <= 3; threads++) {
         void *ctx;
@@ -182,7 +194,8 @@ TEST(batch_equals_singles_and_small_board_embedding) {
             memcpy(one, spatial + s * 22 * HW, sizeof one);
             ASSERT_EQ(be->forward(ctx, 1, 19, one, global + s * 19, &single[s], &err), 0);
             double e = compare(&batch, s, 19, &single[s], 0, 19, sizes[s]);
-            if (e > 1e-4) TEST__FAIL("threads %d sample %d: batch vs single rel err %g", threads, s, e);
+            if (e > 1e-4)
+                TEST__FAIL("threads %d sample %d: batch vs single rel err %g", threads, s, e);
         }
         /* The 9x9 board (sample 1) on a 9x9 tensor. */
         for (int c = 0; c < 22; c++)
@@ -205,7 +218,8 @@ TEST(batch_equals_singles_and_small_board_embedding) {
     ASSERT_EQ(be->forward(ctx, 0, 19, spatial, global, &batch, &err), TG_EINVAL);
     be->destroy(ctx);
     tg_nn_raw_free(&batch);
-    for (int s = 0; s < 3; s++) tg_nn_raw_free(&single[s]);
+    for (int s = 0; s < 3; s++)
+        tg_nn_raw_free(&single[s]);
     tg_nn_raw_free(&at9);
 }
 

@@ -81,12 +81,15 @@ static writer_t make_net(int reserved) {
     tg_rng_seed(&w.rng, 5, 0);
     w_tok(&w, "tiny-v15"), w_int(&w, 15), w_int(&w, 22), w_int(&w, 19);
     const char *mult[7] = {"20.0", "20.0", "20.0", "20.0", "40.0", "0.25", "150.0"};
-    for (int i = 0; i < 7; i++) w_tok(&w, mult[i]);
+    for (int i = 0; i < 7; i++)
+        w_tok(&w, mult[i]);
     w_int(&w, 0), w_int(&w, 0), w_int(&w, reserved);
-    for (int i = 0; i < 5; i++) w_int(&w, 0);
+    for (int i = 0; i < 5; i++)
+        w_int(&w, 0);
     w_tok(&w, "trunk"), w_int(&w, 2), w_int(&w, 8), w_int(&w, 8), w_int(&w, 4), w_int(&w, 4),
         w_int(&w, 4);
-    for (int i = 0; i < 6; i++) w_int(&w, 0);
+    for (int i = 0; i < 6; i++)
+        w_int(&w, 0);
     w_conv(&w, "model.conv_spatial", 3, 22, 8);
     w_mat(&w, "model.linear_global", 19, 8);
     /* Block 0: nested bottleneck 8 -> 6 holding one gpool block. */
@@ -185,11 +188,13 @@ TEST(forward_consistency) {
                 for (int c = 1; c < 22; c++)
                     if (tg_rng_below(&rng, 4) == 0) sp[s * 22 * HW + c * HW + y * L + x] = 1.0f;
             }
-        for (int i = 0; i < 19; i++) gl[s * 19 + i] = (float)(tg_rng_uniform(&rng) - 0.5);
+        for (int i = 0; i < 19; i++)
+            gl[s * 19 + i] = (float)(tg_rng_uniform(&rng) - 0.5);
     }
     for (int c = 0; c < 22; c++)
         for (int y = 0; y < 5; y++)
-            for (int x = 0; x < 5; x++) small[c * 25 + y * 5 + x] = sp[22 * HW + c * HW + y * L + x];
+            for (int x = 0; x < 5; x++)
+                small[c * 25 + y * 5 + x] = sp[22 * HW + c * HW + y * L + x];
     tg_nn_raw_t ref, out;
     ASSERT_EQ(tg_nn_raw_alloc(&ref, m, 2, &err), 0);
     ASSERT_EQ(tg_nn_raw_alloc(&out, m, 2, &err), 0);
@@ -197,8 +202,10 @@ TEST(forward_consistency) {
     ASSERT_EQ(be->create(m, 2, 1, &ctx, &err), 0);
     ASSERT_EQ(be->forward(ctx, 2, L, sp, gl, &ref, &err), 0);
     be->destroy(ctx);
-    for (int i = 0; i < 2 * 2 * HW; i++) ASSERT_TRUE(isfinite(ref.policy[i]));
-    for (int i = 0; i < 2 * 6; i++) ASSERT_TRUE(isfinite(ref.score[i]));
+    for (int i = 0; i < 2 * 2 * HW; i++)
+        ASSERT_TRUE(isfinite(ref.policy[i]));
+    for (int i = 0; i < 2 * 6; i++)
+        ASSERT_TRUE(isfinite(ref.score[i]));
     ASSERT_TRUE(ref.policy_pass[0] != ref.policy_pass[1]); /* two distinct pass outputs */
     for (int threads = 2; threads <= 3; threads++) {
         ASSERT_EQ(be->create(m, 2, threads, &ctx, &err), 0);
@@ -207,7 +214,8 @@ TEST(forward_consistency) {
             ASSERT_EQ(be->forward(ctx, 1, L, sp + s * 22 * HW, gl + s * 19, &out, &err), 0);
             for (int i = 0; i < 2 * HW; i++)
                 ASSERT_NEAR(out.policy[i], ref.policy[s * 2 * HW + i], 1e-5);
-            for (int i = 0; i < 6; i++) ASSERT_NEAR(out.score[i], ref.score[s * 6 + i], 1e-5);
+            for (int i = 0; i < 6; i++)
+                ASSERT_NEAR(out.score[i], ref.score[s * 6 + i], 1e-5);
             for (int i = 0; i < 2; i++)
                 ASSERT_NEAR(out.policy_pass[i], ref.policy_pass[s * 2 + i], 1e-5);
         }
@@ -218,7 +226,8 @@ TEST(forward_consistency) {
                 for (int x = 0; x < 5; x++)
                     ASSERT_NEAR(out.policy[k * 25 + y * 5 + x],
                                 ref.policy[(2 + k) * HW + y * L + x], 1e-5);
-        for (int i = 0; i < 3; i++) ASSERT_NEAR(out.value[i], ref.value[3 + i], 1e-5);
+        for (int i = 0; i < 3; i++)
+            ASSERT_NEAR(out.value[i], ref.value[3 + i], 1e-5);
         be->destroy(ctx);
     }
     tg_nn_raw_free(&ref);

@@ -13,14 +13,16 @@
 static tg_rng_t g_rng;
 
 static void fill(float *x, size_t n) {
-    for (size_t i = 0; i < n; i++) x[i] = (float)(tg_rng_uniform(&g_rng) * 2.0 - 1.0);
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)(tg_rng_uniform(&g_rng) * 2.0 - 1.0);
 }
 
 /* max |a - b| / (rms(b) + |b|): relative for large entries, scaled by the typical magnitude
  * for entries near zero (where float summation error dominates any relative measure). */
 static double max_rel_err(const float *a, const float *b, size_t n) {
     double worst = 0.0, ss = 0.0;
-    for (size_t i = 0; i < n; i++) ss += (double)b[i] * b[i];
+    for (size_t i = 0; i < n; i++)
+        ss += (double)b[i] * b[i];
     double rms = sqrt(ss / (double)(n ? n : 1)) + 1e-30;
     for (size_t i = 0; i < n; i++) {
         double e = fabs((double)a[i] - (double)b[i]) / (rms + fabs((double)b[i]));
@@ -55,8 +57,8 @@ TEST(conv_vs_direct) {
         {3, 1, 5, 6, 7, 1},    {1, 3, 4, 9, 5, 2},   {5, 5, 3, 4, 2, 1},   {3, 3, 96, 96, 19, 1},
     };
     for (size_t t = 0; t < TG_ARRAY_LEN(shapes); t++) {
-        tg_conv_t cv = {.ky = shapes[t][0], .kx = shapes[t][1], .ic = shapes[t][2],
-                        .oc = shapes[t][3]};
+        tg_conv_t cv = {
+            .ky = shapes[t][0], .kx = shapes[t][1], .ic = shapes[t][2], .oc = shapes[t][3]};
         int len = shapes[t][4], n = shapes[t][5];
         size_t rows = (size_t)n * len * len;
         float *w = malloc(sizeof(float) * cv.ky * cv.kx * cv.ic * cv.oc);
@@ -80,9 +82,11 @@ TEST(conv_vs_direct) {
             if (e > 1e-4) TEST__FAIL("conv %zu blas %d: rel err %g", t, blas, e);
             /* beta = 1 accumulates: out = ref + ref. */
             nn__conv_rows(&cv, in, len, 0, rows, 1.0f, out, scratch);
-            for (size_t i = 0; i < rows * cv.oc; i++) ref[i] *= 2.0f;
+            for (size_t i = 0; i < rows * cv.oc; i++)
+                ref[i] *= 2.0f;
             e = max_rel_err(out, ref, rows * cv.oc);
-            for (size_t i = 0; i < rows * cv.oc; i++) ref[i] *= 0.5f;
+            for (size_t i = 0; i < rows * cv.oc; i++)
+                ref[i] *= 0.5f;
             if (e > 1e-4) TEST__FAIL("conv %zu blas %d beta=1: rel err %g", t, blas, e);
         }
         nn__sgemm_use_blas(1);
@@ -120,10 +124,14 @@ TEST(gemm_blas_vs_portable) {
 
 static double act_ref(tg_act_kind_t k, double x) {
     switch (k) {
-    case TG_ACT_IDENTITY: return x;
-    case TG_ACT_RELU: return x > 0 ? x : 0;
-    case TG_ACT_MISH: return x * tanh(log1p(exp(x)));
-    case TG_ACT_SILU: return x / (1 + exp(-x));
+    case TG_ACT_IDENTITY:
+        return x;
+    case TG_ACT_RELU:
+        return x > 0 ? x : 0;
+    case TG_ACT_MISH:
+        return x * tanh(log1p(exp(x)));
+    case TG_ACT_SILU:
+        return x / (1 + exp(-x));
     }
     return 0;
 }
@@ -134,31 +142,41 @@ TEST(bn_act_mask) {
     fill(mean, c);
     fill(scale, c);
     fill(bias, c);
-    for (int i = 0; i < c; i++) var[i] = 0.5f + (float)tg_rng_uniform(&g_rng);
+    for (int i = 0; i < c; i++)
+        var[i] = 0.5f + (float)tg_rng_uniform(&g_rng);
     for (int i = 0; i < c; i++) {
         ms[i] = scale[i] / sqrtf(var[i] + 1e-5f);
         mb[i] = bias[i] - ms[i] * mean[i];
     }
-    tg_bn_t bn = {.c = c, .epsilon = 1e-5f, .mean = mean, .var = var, .scale = scale,
-                  .bias = bias, .merged_scale = ms, .merged_bias = mb};
+    tg_bn_t bn = {.c = c,
+                  .epsilon = 1e-5f,
+                  .mean = mean,
+                  .var = var,
+                  .scale = scale,
+                  .bias = bias,
+                  .merged_scale = ms,
+                  .merged_bias = mb};
     float in[2 * 49 * 37], out[2 * 49 * 37], mask[2 * 49];
-    for (int r = 0; r < n * hw; r++) mask[r] = ((r % hw) % len < 5 && (r % hw) / len < 5) ? 1.f : 0.f;
+    for (int r = 0; r < n * hw; r++)
+        mask[r] = ((r % hw) % len < 5 && (r % hw) / len < 5) ? 1.f : 0.f;
     for (int k = 0; k < 4; k++) {
         fill(in, sizeof in / sizeof in[0]);
-        for (size_t i = 0; i < TG_ARRAY_LEN(in); i++) in[i] *= 4.0f; /* exercise large |x| */
+        for (size_t i = 0; i < TG_ARRAY_LEN(in); i++)
+            in[i] *= 4.0f; /* exercise large |x| */
         nn__bn_act_rows(&bn, (tg_act_kind_t)k, in, out, mask, 0, 30);
         nn__bn_act_rows(&bn, (tg_act_kind_t)k, in, out, mask, 30, (size_t)n * hw);
         for (int r = 0; r < n * hw; r++)
             for (int i = 0; i < c; i++) {
-                double x = ((double)in[r * c + i] - mean[i]) * scale[i] / sqrt(var[i] + 1e-5) +
-                           bias[i];
+                double x =
+                    ((double)in[r * c + i] - mean[i]) * scale[i] / sqrt(var[i] + 1e-5) + bias[i];
                 double want = act_ref((tg_act_kind_t)k, x) * mask[r];
                 ASSERT_NEAR(out[r * c + i], want, 1e-5 * (1 + fabs(want)));
             }
         /* vector form */
         float v[64], v2[64];
         fill(v, 64);
-        for (int i = 0; i < 64; i++) v[i] *= 30.0f;
+        for (int i = 0; i < 64; i++)
+            v[i] *= 30.0f;
         memcpy(v2, v, sizeof v);
         nn__act_vec((tg_act_kind_t)k, v2, 64);
         for (int i = 0; i < 64; i++)
@@ -173,10 +191,12 @@ TEST(pool_with_mask) {
     fill(in, TG_ARRAY_LEN(in));
     for (int p = 0; p < hw; p++) {
         mask[p] = (p % len < b && p / len < b) ? 1.0f : 0.0f;
-        for (int i = 0; i < c; i++) in[p * c + i] *= mask[p];
+        for (int i = 0; i < c; i++)
+            in[p * c + i] *= mask[p];
     }
     /* Make channel 0 all negative on board: max must still come from on-board points. */
-    for (int p = 0; p < hw; p++) in[p * c] = mask[p] ? -0.5f - 0.01f * (float)p : 0.0f;
+    for (int p = 0; p < hw; p++)
+        in[p * c] = mask[p] ? -0.5f - 0.01f * (float)p : 0.0f;
     nn__gpool_sample(in, mask, hw, c, 25.0f, out);
     nn__vpool_sample(in, hw, c, 25.0f, vout);
     for (int i = 0; i < c; i++) {
@@ -207,7 +227,8 @@ TEST(matmul_vec) {
     nn__matmul_vec(&mm, &b, in, out);
     for (int o = 0; o < 3; o++) {
         double acc = bb[o];
-        for (int i = 0; i < 5; i++) acc += (double)in[i] * w[i * 3 + o];
+        for (int i = 0; i < 5; i++)
+            acc += (double)in[i] * w[i * 3 + o];
         ASSERT_NEAR(out[o], acc, 1e-6);
     }
 }

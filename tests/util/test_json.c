@@ -47,8 +47,9 @@ TEST(unicode_escapes) {
 }
 
 TEST(malformed_input_is_refused) {
-    const char *bad[] = {"", "[1,]", "{\"a\" 1}", "[01]", "[1.]", "\"abc", "[\"\\ud800\"]",
-                         "{\"a\":1} x", "[-]", "tru", "[\"a\nb\"]", "{1:2}", "[1e]"};
+    const char *bad[] = {"",           "[1,]",          "{\"a\" 1}",   "[01]", "[1.]",
+                         "\"abc",      "[\"\\ud800\"]", "{\"a\":1} x", "[-]",  "tru",
+                         "[\"a\nb\"]", "{1:2}",         "[1e]"};
     for (size_t i = 0; i < TG_ARRAY_LEN(bad); i++) {
         tg_json_t *v = NULL;
         tg_err_t err;

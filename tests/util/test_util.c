@@ -51,7 +51,8 @@ TEST(rng_distributions) {
         sumsq += z * z;
         gsum += tg_rng_gamma(&r, 0.3);
     }
-    for (int k = 0; k < 7; k++) ASSERT_NEAR(counts[k] / (double)n, 1.0 / 7, 0.01);
+    for (int k = 0; k < 7; k++)
+        ASSERT_NEAR(counts[k] / (double)n, 1.0 / 7, 0.01);
     ASSERT_NEAR(sum / n, 0.0, 0.02);
     ASSERT_NEAR(sumsq / n, 1.0, 0.02);
     ASSERT_NEAR(gsum / n, 0.3, 0.01); /* mean of Gamma(k,1) is k */
