@@ -226,6 +226,11 @@ TEST(final_status_list_dead_stone_in_pass_alive_territory) {
     EXPECT(e, "final_status_list", "? Expected one argument for final_status_list but got ''\n\n");
     EXPECT(e, "final_status_list zombie",
            "? Argument to final_status_list must be 'alive' or 'seki' or 'dead'\n\n");
+    /* Strict Tromp-Taylor count (the default rules): A3 counts for Black and A1 A2 A4 A5 are
+     * dame: 11 stones + 9 points - 1 + 7.5. Chinese rules score it as KataGo does. */
+    EXPECT(e, "final_score", "= W+26.5\n\n");
+    EXPECT(e, "kata-set-rules chinese", "= \n\n");
+    EXPECT(e, "komi 7.5", "= \n\n");
     EXPECT(e, "final_score", "= W+32.5\n\n"); /* 25 points + 7.5 */
     tg_gtp_engine_destroy(e);
 }
