@@ -6,5 +6,6 @@
 
 int bench_playout_main(int argc, char **argv); /* bench_playout.c: random legal playouts/s */
 int bench_nn_main(int argc, char **argv);      /* bench_nn.c: net evaluations/s */
+int bench_search_main(int argc, char **argv);  /* bench_search.c: MCTS playouts/s (fake net) */
 
 #endif

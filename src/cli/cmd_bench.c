@@ -10,6 +10,7 @@ static void usage(FILE *out) {
                  "  playout   random legal playouts per second (Go rules speed)\n"
                  "  nn        net evaluations per second (--model PATH --board-size N --batch B "
                  "--threads T)\n"
+                 "  search    MCTS playouts per second with a fake evaluator (search overhead)\n"
                  "Each prints one key=value line per figure.\n");
 }
 
@@ -24,6 +25,7 @@ int cmd_bench(int argc, char **argv) {
     }
     if (!strcmp(argv[1], "playout")) return bench_playout_main(argc - 1, argv + 1);
     if (!strcmp(argv[1], "nn")) return bench_nn_main(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "search")) return bench_search_main(argc - 1, argv + 1);
     fprintf(stderr, "tengen bench: unknown benchmark '%s'\n", argv[1]);
     usage(stderr);
     return 2;
