@@ -11,6 +11,8 @@ static void usage(FILE *out) {
                  "  nn        net evaluations per second (--model PATH --board-size N --batch B "
                  "--threads T)\n"
                  "  search    MCTS playouts per second with a fake evaluator (search overhead)\n"
+                 "  train     training samples per second (--model-kind K --batch B --threads T)\n"
+                 "  selfplay  selfplay games/s, rows/s, nn evals/s and batch fill (9x9)\n"
                  "Each prints one key=value line per figure.\n");
 }
 
@@ -26,6 +28,8 @@ int cmd_bench(int argc, char **argv) {
     if (!strcmp(argv[1], "playout")) return bench_playout_main(argc - 1, argv + 1);
     if (!strcmp(argv[1], "nn")) return bench_nn_main(argc - 1, argv + 1);
     if (!strcmp(argv[1], "search")) return bench_search_main(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "train")) return bench_train_main(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "selfplay")) return bench_selfplay_main(argc - 1, argv + 1);
     fprintf(stderr, "tengen bench: unknown benchmark '%s'\n", argv[1]);
     usage(stderr);
     return 2;

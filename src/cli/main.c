@@ -18,6 +18,9 @@ static const subcommand_t subcommands[] = {
     {"gtp", cmd_gtp, "play Go over GTP (random legal play, or a KataGo net with --model)"},
     {"match", cmd_match, "play games between two GTP engines, write SGFs and a summary"},
     {"config", cmd_config, "check a config file and print the effective config with docs"},
+    {"selfplay", cmd_selfplay, "play selfplay games with MCTS, write KataGo .npz rows and SGFs"},
+    {"train", cmd_train, "train a net on KataGo .npz data, with resumable checkpoints"},
+    {"export", cmd_export, "export a trainer checkpoint as a KataGo model (version 15)"},
     {"bench", cmd_bench, "benchmarks: `bench playout`, `bench nn`"},
 };
 

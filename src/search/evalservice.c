@@ -29,11 +29,11 @@ typedef struct evalservice_req_s {
 typedef struct evalservice_worker_s {
     struct tg_evalservice_s *svc;
     uv_thread_t tid;
-    const tg_game_t **games;   /* (max_batch) */
-    int *symmetries;           /* (max_batch) */
-    evalservice_req_t **reqs;  /* (max_batch) which request each position belongs to */
-    int *idx;                  /* (max_batch) index within that request */
-    tg_nn_output_t *outs;      /* (max_batch) */
+    const tg_game_t **games;  /* (max_batch) */
+    int *symmetries;          /* (max_batch) */
+    evalservice_req_t **reqs; /* (max_batch) which request each position belongs to */
+    int *idx;                 /* (max_batch) index within that request */
+    tg_nn_output_t *outs;     /* (max_batch) */
     tg_err_t err;
 } evalservice_worker_t;
 
@@ -59,7 +59,8 @@ struct tg_evalservice_s {
     evalservice_worker_t *workers;
 };
 
-/* ---- Uniform evaluator ------------------------------------------------------------------------ */
+/* ---- Uniform evaluator ------------------------------------------------------------------------
+ */
 
 void tg_evalservice_fill_uniform(const tg_game_t *g, tg_nn_output_t *out) {
     int n = g->board.size, legal = 1; /* pass is always legal */
@@ -87,7 +88,8 @@ static int evalservice__uniform_batch(void *ctx, int n, const tg_game_t *const *
                                       const int *symmetries, int nn_len, tg_nn_output_t *outs,
                                       tg_err_t *err) {
     (void)ctx, (void)symmetries, (void)nn_len, (void)err;
-    for (int i = 0; i < n; i++) tg_evalservice_fill_uniform(games[i], &outs[i]);
+    for (int i = 0; i < n; i++)
+        tg_evalservice_fill_uniform(games[i], &outs[i]);
     return 0;
 }
 
@@ -117,11 +119,12 @@ tg_evalservice_backend_t tg_evalservice_backend_nn(tg_nn_evaluator_t *ev) {
     return b;
 }
 
-/* ---- Evaluator threads ------------------------------------------------------------------------ */
+/* ---- Evaluator threads ------------------------------------------------------------------------
+ */
 
 tg_evalservice_params_t tg_evalservice_params_default(void) {
-    tg_evalservice_params_t p = {.max_batch = 16, .num_threads = 1, .max_wait_us = 2000,
-                                 .nn_len = 0};
+    tg_evalservice_params_t p = {
+        .max_batch = 16, .num_threads = 1, .max_wait_us = 2000, .nn_len = 0};
     return p;
 }
 
@@ -159,7 +162,8 @@ static void evalservice__worker_main(void *arg) {
     const int max_batch = svc->params.max_batch;
     uv_mutex_lock(&svc->lock);
     for (;;) {
-        while (!svc->stop && svc->queued == 0) uv_cond_wait(&svc->work_cond, &svc->lock);
+        while (!svc->stop && svc->queued == 0)
+            uv_cond_wait(&svc->work_cond, &svc->lock);
         if (svc->stop) {
             evalservice__fail_queue(svc);
             break;
@@ -211,7 +215,8 @@ static void evalservice__worker_main(void *arg) {
                                              w->outs, &w->err);
         uint64_t end_ns = uv_hrtime();
         if (rc == 0)
-            for (int i = 0; i < m; i++) w->reqs[i]->outs[w->idx[i]] = w->outs[i];
+            for (int i = 0; i < m; i++)
+                w->reqs[i]->outs[w->idx[i]] = w->outs[i];
 
         uv_mutex_lock(&svc->lock);
         svc->batches++;
@@ -236,7 +241,8 @@ static void evalservice__worker_main(void *arg) {
     uv_mutex_unlock(&svc->lock);
 }
 
-/* ---- Public API ------------------------------------------------------------------------------- */
+/* ---- Public API -------------------------------------------------------------------------------
+ */
 
 static void evalservice__free_workers(tg_evalservice_t *svc, int n) {
     for (int i = 0; i < n; i++) {
@@ -318,7 +324,8 @@ void tg_evalservice_destroy(tg_evalservice_t *svc) {
     svc->stop = true;
     uv_cond_broadcast(&svc->work_cond);
     uv_mutex_unlock(&svc->lock);
-    for (int i = 0; i < svc->num_workers; i++) uv_thread_join(&svc->workers[i].tid);
+    for (int i = 0; i < svc->num_workers; i++)
+        uv_thread_join(&svc->workers[i].tid);
     /* With no worker started (failed create) nobody answered the queue; it is empty then. */
     uv_cond_destroy(&svc->work_cond);
     uv_mutex_destroy(&svc->lock);
@@ -351,7 +358,8 @@ int tg_evalservice_evaluate(tg_evalservice_t *svc, int n, const tg_game_t *const
     svc->queued += n;
     svc->blocked_clients++;
     uv_cond_signal(&svc->work_cond);
-    while (!r.done) uv_cond_wait(&r.cond, &svc->lock);
+    while (!r.done)
+        uv_cond_wait(&r.cond, &svc->lock);
     uv_mutex_unlock(&svc->lock);
     uv_cond_destroy(&r.cond);
     if (r.rc && err) *err = r.err;

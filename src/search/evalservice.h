@@ -100,18 +100,18 @@ void tg_evalservice_attach(tg_evalservice_t *svc);
 void tg_evalservice_detach(tg_evalservice_t *svc);
 
 typedef struct tg_evalservice_stats_s {
-    int64_t requests;     /* evaluate calls answered */
-    int64_t positions;    /* positions evaluated */
-    int64_t batches;      /* backend calls */
-    int64_t full_batches; /* batches of exactly max_batch positions */
-    int64_t errors;       /* backend calls that failed */
-    double mean_fill;     /* positions / batches */
-    double mean_fill_frac; /* mean_fill / max_batch */
-    double queue_wait_s;  /* sum over positions of (batch start - post time) */
+    int64_t requests;          /* evaluate calls answered */
+    int64_t positions;         /* positions evaluated */
+    int64_t batches;           /* backend calls */
+    int64_t full_batches;      /* batches of exactly max_batch positions */
+    int64_t errors;            /* backend calls that failed */
+    double mean_fill;          /* positions / batches */
+    double mean_fill_frac;     /* mean_fill / max_batch */
+    double queue_wait_s;       /* sum over positions of (batch start - post time) */
     double mean_queue_wait_ms; /* queue_wait_s / positions, in ms */
-    double backend_s;     /* sum of backend call durations */
-    double elapsed_s;     /* since create */
-    double evals_per_s;   /* positions / elapsed_s */
+    double backend_s;          /* sum of backend call durations */
+    double elapsed_s;          /* since create */
+    double evals_per_s;        /* positions / elapsed_s */
 } tg_evalservice_stats_t;
 
 /* Snapshot of the counters. Thread-safe. */

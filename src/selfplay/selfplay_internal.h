@@ -1,0 +1,120 @@
+/* selfplay_internal.h: structures shared by the selfplay files (engine, nets and writers, the
+ * per-thread game recorder). Not a public API; tests may use it. */
+#ifndef TENGEN_SELFPLAY_SELFPLAY_INTERNAL_H
+#define TENGEN_SELFPLAY_SELFPLAY_INTERNAL_H
+
+#include <uv.h>
+
+#include "data/trainrows.h"
+#include "nn/eval.h"
+#include "selfplay/selfplay.h"
+#include "util/rng.h"
+
+/* One net's row buffer and output directories. Lock: lock guards rows, file_cap, files,
+ * rows_written and rng. */
+typedef struct selfplay_writer_s {
+    uv_mutex_t lock;
+    trainrows_t rows;
+    int file_cap; /* rows in the current file before a flush (first file: random smaller) */
+    int max_rows, npz_level;
+    char tdata_dir[1024];
+    char sgfs_dir[1024];
+    int64_t files, rows_written;
+    tg_rng_t rng; /* file names */
+} selfplay_writer_t;
+
+/* A loaded net (or the random one) with its service and writer. refs and retired are guarded by
+ * the engine's lock. */
+typedef struct selfplay_net_s {
+    char name[256];
+    char path[1024]; /* "" for the random net */
+    int64_t mtime_ns;
+    tg_nn_evaluator_t *nn; /* NULL for the random net */
+    tg_evalservice_t *svc;
+    selfplay_writer_t writer;
+    int refs;
+    bool retired;
+} selfplay_net_t;
+
+/* What the game thread remembers of one turn (§3.1). Arrays live in the recorder's pools. */
+typedef struct selfplay_turn_s {
+    uint8_t pla;
+    bool full;       /* full search (row candidate before surprise weighting) */
+    int turn_number; /* moves since the empty board before this turn */
+    float weight;    /* §2.8 weight, then surprise-weighted */
+    int64_t visits;  /* visits of the search, before any reduction */
+    float white_win, white_loss, white_nr, white_score;                 /* search root values */
+    float raw_white_win, raw_white_loss, raw_white_nr, raw_white_score; /* raw net at the root */
+    float policy_surprise, policy_entropy, search_entropy, value_surprise;
+    float self_komi;   /* for pla, with the game's draw value */
+    bool area_scoring; /* area scoring or encore 2 */
+    float white_bonus; /* game white_bonus_score at this turn */
+    float global[TRAINROWS_GLOBAL_INPUTS];
+} selfplay_turn_t;
+
+/* Per-game-thread recorder: turn records plus pools sized for max_moves_per_game turns. */
+typedef struct selfplay_recorder_s {
+    int len, area, policy_len, packed_len; /* data length L and derived sizes */
+    int cap_turns;
+    int num_turns;
+    selfplay_turn_t *turns; /* (cap_turns) */
+    int16_t *policy;        /* (cap_turns, policy_len) policy target, scaled int16 */
+    int16_t *qvalues;       /* (cap_turns, 3, policy_len) */
+    uint8_t *packed;        /* (cap_turns, 22, packed_len) */
+    int8_t *stones;         /* (cap_turns + 1, area): +1 black, -1 white; [num_turns] = final */
+    float *spatial;         /* (22, L, L) scratch */
+} selfplay_recorder_t;
+
+/* The finished game as the row writer needs it. */
+typedef struct selfplay_final_s {
+    float white_win, white_loss, white_nr, white_score; /* score draw-adjusted */
+    bool has_ownership;
+    int8_t own_white[TRAINROWS_MAX_POS_LEN * TRAINROWS_MAX_POS_LEN];  /* +1 white, -1 black */
+    int8_t seki_white[TRAINROWS_MAX_POS_LEN * TRAINROWS_MAX_POS_LEN]; /* unowned full area */
+    bool scoring_exact; /* the scoring map equals the ownership (area scoring, no tax) */
+    bool hit_turn_limit;
+    bool no_result;
+    float final_white_bonus;
+    uint64_t hash0, hash1;
+    int start_moves; /* opening moves before the first recorded turn */
+    int board_size;
+} selfplay_final_t;
+
+int selfplay__recorder_init(selfplay_recorder_t *r, int len, int max_turns);
+void selfplay__recorder_free(selfplay_recorder_t *r);
+
+/* Surprise weighting (§3.2) over the recorder's turns; fills value_surprise and changes
+ * weights. */
+void selfplay__apply_surprise_weights(const tg_selfplay_params_t *p, selfplay_recorder_t *r,
+                                      const selfplay_final_t *fin);
+
+/* Appends the game's rows (integer copies of each turn's weight) to the writer, flushing files
+ * as they fill. Takes writer->lock. Returns rows written into the buffer, or a negative error. */
+int selfplay__write_game_rows(selfplay_writer_t *w, const selfplay_recorder_t *r,
+                              const selfplay_final_t *fin, tg_rng_t *rng, tg_err_t *err);
+
+/* Flushes the writer's buffer to a new .npz (no-op when empty). Caller holds writer->lock. */
+int selfplay__writer_flush_locked(selfplay_writer_t *w, tg_err_t *err);
+
+/* One game thread's state, passed to selfplay__play_game. */
+typedef struct selfplay_game_ctx_s {
+    const tg_selfplay_params_t *params;
+    tg_rng_t rng;
+    tg_search_t *search;
+    selfplay_recorder_t rec;
+    tg_game_t game;    /* the game being played */
+    tg_game_t scratch; /* komi / opening evaluation */
+    atomic_bool *stop; /* may be NULL */
+    bool random_net;
+} selfplay_game_ctx_t;
+
+/* Plays one complete game with evaluator ev (random_net: no model yet), recording its turns
+ * into ctx->rec and the result into fin. Returns 0, 1 if stopped before the end (nothing to
+ * write), or a negative error. */
+int selfplay__play_game(selfplay_game_ctx_t *ctx, const tg_search_evaluator_t *ev,
+                        selfplay_final_t *fin, tg_err_t *err);
+
+/* SGF result text for a finished game: "W+3.5", "B+1", "0" (draw), "Void" (no result). */
+void selfplay__result_string(const tg_game_t *g, char *buf, size_t cap);
+
+#endif

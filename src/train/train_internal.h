@@ -1,0 +1,128 @@
+/* train_internal.h: training kernels (forward + backward) and the per-thread net workspace,
+ * shared by src/train/ and its tests. Not part of the public API.
+ *
+ * Tensors are NHWC rows: (rows, C) with rows = n * L*L. No function allocates; scratch comes
+ * from the caller. None of them is thread-safe on shared outputs; each worker calls them on
+ * its own buffers. */
+#ifndef TENGEN_TRAIN_TRAIN_INTERNAL_H
+#define TENGEN_TRAIN_TRAIN_INTERNAL_H
+
+#include <stddef.h>
+
+#include "train/train.h"
+
+/* Rows per im2col chunk in convolutions. */
+#define TRAIN_CONV_CHUNK 512
+
+/* C = alpha * op(A) op(B) + beta * C, row-major; op = transpose when ta/tb is nonzero.
+ * OpenBLAS when built with it, else a portable loop. */
+void train__gemm(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,
+                 int ldb, float beta, float *C, int ldc);
+
+/* Convolution forward of a (n, len*len, ic) tensor with w (k, k, ic, oc): out (rows, oc),
+ * overwritten. scratch: TRAIN_CONV_CHUNK * k*k*ic floats (unused for k = 1). */
+void train__conv_fwd(const float *w, int k, int ic, int oc, const float *in, int n, int len,
+                     float *out, float *scratch);
+
+/* Convolution backward: dw (k,k,ic,oc) += gradient; din (rows, ic) = input gradient (overwritten
+ * when din_accumulate is 0, added to when 1), or skipped when din is NULL. scratch:
+ * 2 * TRAIN_CONV_CHUNK * k*k*ic floats. */
+void train__conv_bwd(const float *w, int k, int ic, int oc, const float *in, int n, int len,
+                     const float *dout, float *dw, float *din, int din_accumulate, float *scratch);
+
+/* Fixup norm + ReLU + mask: out = relu(in * (1 + gamma) + beta) * mask, gamma may be NULL
+ * (bias only). in == out is not allowed (backward needs both). */
+void train__normact_fwd(const float *in, size_t rows, int c, const float *gamma,
+                        const float *beta, const float *mask, float *out);
+
+/* Backward of train__normact_fwd: dbeta/dgamma accumulate; din = (dout * relu'(.)) * (1+gamma)
+ * (overwritten, or added when din_accumulate). dout and din may alias when !din_accumulate. */
+void train__normact_bwd(const float *in, const float *out, const float *dout, size_t rows, int c,
+                        const float *gamma, float *dgamma, float *dbeta, float *din,
+                        int din_accumulate);
+
+/* KataGo gpool of one sample: in (hw, c), out (3c) = [mean, mean*(sqrtN-14)/10, max over
+ * on-board points]; argmax (c) records the max position (for backward). */
+void train__gpool_fwd(const float *in, const float *mask, int hw, int c, float mask_sum,
+                      float *out, int *argmax);
+/* din (hw, c) += gradient of gpool given dout (3c). */
+void train__gpool_bwd(const float *dout, const float *mask, const int *argmax, int hw, int c,
+                      float mask_sum, float *din);
+
+/* KataGo value-head pool: out (3c) = mean * [1, (sqrtN-14)/10, (sqrtN-14)^2/100 - 0.1]. */
+void train__vpool_fwd(const float *in, int hw, int c, float mask_sum, float *out);
+void train__vpool_bwd(const float *dout, const float *mask, int hw, int c, float mask_sum,
+                      float *din);
+
+/* Score-belief bin constants: offset 0.05*(i - mid + 0.5), parity 0.5 - ((i - mid) mod 2). */
+float train__score_offset(int i, int score_len);
+float train__score_parity(int i, int score_len);
+
+/* Workspace of one worker: activations of up to max_n samples plus scratch. */
+typedef struct train_net_s train_net_t;
+
+/* One batch slice as the net sees it: NHWC inputs and KataGo-layout targets (after symmetry). */
+typedef struct train_slice_s {
+    int n;                 /* samples */
+    const float *spatial;  /* (n, hw, 22) */
+    const float *global;   /* (n, 19) */
+    const float *mask;     /* (n, hw) */
+    const float *mask_sum; /* (n) */
+    const float *policy;   /* (n, 2, hw+1) raw target weights */
+    const float *gtargets; /* (n, 80) */
+    const float *score;    /* (n, score_len) percent */
+    const float *owner;    /* (n, hw) in {-1, 0, 1} */
+} train_slice_t;
+
+int train__net_create(train_net_t **out, const train_model_t *m, int max_n);
+void train__net_destroy(train_net_t *net);
+
+/* Forward, losses and backward of a slice: adds d(sum of losses)/d(params) into grads (a
+ * num_params buffer) and the per-term loss sums into loss[TRAIN_LOSS_COUNT]. */
+void train__net_run(train_net_t *net, const train_model_t *m, const train_slice_t *s,
+                    float *grads, double *loss);
+
+/* 1 = exact loss gradients (see train__loss_sample); default 0. */
+void train__net_set_exact_grad(train_net_t *net, int exact);
+
+/* Forward only (for checks): same as net_run without the backward; returns through loss. */
+void train__net_forward_loss(train_net_t *net, const train_model_t *m, const train_slice_t *s,
+                             double *loss);
+
+/* Per-sample outputs of the last forward (sample i): policy logits (hw, 6) and pass (6). */
+const float *train__net_policy(const train_net_t *net, int i);
+const float *train__net_pass(const train_net_t *net, int i);
+
+/* ---- Loss of one sample ------------------------------------------------------------------- */
+
+/* Raw head outputs of one sample and their gradients (same shapes). */
+typedef struct train_outputs_s {
+    int hw, score_len;
+    float *policy;    /* (hw, 6) */
+    float *pass;      /* (6) */
+    float *value;     /* (3) */
+    float *misc;      /* (10) */
+    float *moremisc;  /* (8) */
+    float *own;       /* (hw) pretanh */
+    float *score_logp;/* (score_len) log-probabilities */
+} train_outputs_t;
+
+/* Adds the loss terms of one sample into loss[] and writes d(loss)/d(outputs) into grad
+ * (overwriting). mask (hw), mask_sum, targets as in train_slice_t for that sample.
+ * exact_grad = 1 replaces KataGo's floored softplus gradients by the true derivative (for
+ * finite-difference checks). scratch: 4*(hw+1) + 2*score_len floats. */
+void train__loss_sample(const train_outputs_t *out, const train_outputs_t *grad,
+                        const float *mask, float mask_sum, const float *policy,
+                        const float *gtargets, const float *score, const float *owner,
+                        int exact_grad, double *loss, float *scratch);
+
+/* KataGo's SoftPlusWithGradientFloor: y = softplus(x), or softplus(x/2)^2 when squared; the
+ * backward uses max(sigmoid(x), 0.05) in both forms ("keeping the same gradient"), or the true
+ * derivative when exact is set. */
+double train__softplus_floor(double x, int squared, int exact, double *dydx);
+double train__huber(double x, double delta, double *dydx);
+
+/* Exact loss gradients in every worker of t (finite-difference checks only). */
+void trainer__set_exact_grad(trainer_t *t, int exact);
+
+#endif
