@@ -18,11 +18,18 @@
 static void cmd_gtp_usage(FILE *out) {
     fprintf(out,
             "usage: tengen gtp [--model PATH] [--config FILE] [--set section.key=value ...]\n"
-            "                  [--seed N] [--threads T]\n"
+            "                  [--seed N] [--threads T] [--visits N] [--time S]\n"
+            "                  [--search-threads T] [--resign-threshold W]\n"
             "  Speaks GTP v2 on stdin/stdout. Without a model, genmove plays a random legal\n"
-            "  move that does not fill its own eye; with one, the net's best legal move by\n"
-            "  policy. Logs go to stderr.\n"
+            "  move that does not fill its own eye; with one, it searches (KataGo-style MCTS,\n"
+            "  KataGo's GTP settings, tree reused across moves). Logs go to stderr.\n"
             "  -m, --model PATH     KataGo model (.bin.gz / .bin); overrides nn.model\n"
+            "  -v, --visits N       visits per genmove, reused ones included (default 400);\n"
+            "                       --visits 0 --time 0: raw policy, no search\n"
+            "      --time S         seconds per genmove (default 0: no time limit)\n"
+            "      --search-threads T  threads on the search tree (default 1)\n"
+            "      --resign-threshold W  resign below win rate W (0..1) for 3 own moves\n"
+            "                       in a row (default 0: never)\n"
             "  -c, --config FILE    config file (game.board_size, game.rules, game.komi, nn.*,\n"
             "                       gtp.name, run.seed, log.level)\n"
             "  -s, --set K=V        override one config key (repeatable)\n"
@@ -45,14 +52,22 @@ int cmd_gtp(int argc, char **argv) {
                                          {"set", required_argument, 0, 's'},
                                          {"seed", required_argument, 0, 'S'},
                                          {"threads", required_argument, 0, 't'},
+                                         {"visits", required_argument, 0, 'v'},
+                                         {"time", required_argument, 0, 'T'},
+                                         {"search-threads", required_argument, 0, 'j'},
+                                         {"resign-threshold", required_argument, 0, 'R'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char *model = NULL, *config_path = NULL, *sets[CMD_GTP_MAX_SETS];
     int nsets = 0, threads = -1, have_seed = 0;
     uint64_t seed = 0;
+    long long visits = 400;
+    double time_s = 0.0, resign = 0.0;
+    int search_threads = 1;
     int c;
+    char *end;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "m:c:s:t:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "m:c:s:t:v:h", opts, NULL)) != -1) {
         switch (c) {
         case 'm':
             model = optarg;
@@ -75,7 +90,6 @@ int cmd_gtp(int argc, char **argv) {
             have_seed = 1;
             break;
         case 't': {
-            char *end;
             long v = strtol(optarg, &end, 10);
             if (end == optarg || *end || v < 0 || v > 256) {
                 fprintf(stderr, "tengen gtp: --threads: expected 0..256, got '%s'\n", optarg);
@@ -84,6 +98,38 @@ int cmd_gtp(int argc, char **argv) {
             threads = (int)v;
             break;
         }
+        case 'v':
+            visits = strtoll(optarg, &end, 10);
+            if (end == optarg || *end || visits < 0 || visits > 100000000) {
+                fprintf(stderr, "tengen gtp: --visits: expected 0..1e8, got '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case 'T':
+            time_s = strtod(optarg, &end);
+            if (end == optarg || *end || !(time_s >= 0) || time_s > 1e6) {
+                fprintf(stderr, "tengen gtp: --time: expected seconds >= 0, got '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case 'j': {
+            long v = strtol(optarg, &end, 10);
+            if (end == optarg || *end || v < 1 || v > 256) {
+                fprintf(stderr, "tengen gtp: --search-threads: expected 1..256, got '%s'\n",
+                        optarg);
+                return 2;
+            }
+            search_threads = (int)v;
+            break;
+        }
+        case 'R':
+            resign = strtod(optarg, &end);
+            if (end == optarg || *end || !(resign >= 0) || resign >= 1) {
+                fprintf(stderr, "tengen gtp: --resign-threshold: expected 0 <= W < 1, got '%s'\n",
+                        optarg);
+                return 2;
+            }
+            break;
         case 'h':
             cmd_gtp_usage(stdout);
             return 0;
@@ -128,6 +174,10 @@ int cmd_gtp(int argc, char **argv) {
     o.nn_threads = threads >= 0 ? threads : (int)cfg->nn_threads;
     o.nn_max_batch = (int)cfg->nn_max_batch < 8 ? 8 : (int)cfg->nn_max_batch;
     o.seed = have_seed ? seed : (uint64_t)cfg->run_seed;
+    o.max_visits = visits;
+    o.max_time_s = time_s;
+    o.search_threads = search_threads;
+    o.resign_threshold = resign;
     if (o.seed == 0) {
         o.seed = tg_rng_entropy_seed();
         TG_LOGI("gtp: seed %" PRIu64 " (from the clock)", o.seed);
@@ -140,7 +190,13 @@ int cmd_gtp(int argc, char **argv) {
         free(cfg);
         return 1;
     }
-    if (o.model_path && o.model_path[0]) TG_LOGI("gtp: loaded model %s", o.model_path);
+    if (o.model_path && o.model_path[0]) {
+        if (visits > 0 || time_s > 0)
+            TG_LOGI("gtp: loaded model %s; search: %lld visits, %.1f s, %d threads", o.model_path,
+                    visits, time_s, search_threads);
+        else
+            TG_LOGI("gtp: loaded model %s; no search (raw policy)", o.model_path);
+    }
     free(cfg); /* o's strings point into cfg: not used after this */
     TG_LOGI("gtp: ready");
     rc = tg_gtp_engine_run(engine, stdin, stdout);

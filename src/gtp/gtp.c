@@ -7,6 +7,14 @@
  * empty lines, which would end a GTP response early. A failing command leaves the game as it
  * was: commands that rebuild the game do so in e->scratch and copy only on success.
  *
+ * Search: with a model, genmove runs the MCTS of search/search.h. The tree is kept in sync with
+ * the game lazily but safely: search_sync() compares the tree's root game with the current
+ * game and, when the current game continues it (same start, rules and komi, the root's moves
+ * as a prefix, moves in turn), advances the tree move by move with tg_search_make_move;
+ * otherwise it sets the position afresh. It runs after every successful play and genmove (so
+ * the kept subtree follows the opponent's moves at once) and before every search. Commands
+ * that rebuild the game need no hook of their own: the comparison sees that the game changed.
+ *
  * Messages follow KataGo's GTP engine (cpp/command/gtp.cpp) so that tools written for it
  * behave the same; the few GTP-spec words ("unacceptable size", "illegal move",
  * "cannot undo", "unknown command") are exact. */
@@ -22,6 +30,7 @@
 #include <strings.h>
 
 #include "nn/eval.h"
+#include "search/search.h"
 #include "sgf/sgf.h"
 #include "util/fileio.h"
 #include "util/log.h"
@@ -30,6 +39,8 @@
 #define GTP_MAX_ARGS      512
 #define GTP_MAX_LINE      (64 * 1024)
 #define GTP_RAW_BUF_BYTES (160 * 1024) /* 8 kata-raw-nn blocks of 19x19 */
+#define GTP_RESIGN_TURNS  3            /* consecutive own searches below the threshold */
+#define GTP_PV_MAX        32           /* moves printed in a kata-analyze pv */
 
 typedef struct gtp_buf_s {
     char *s;
@@ -48,11 +59,22 @@ struct tg_gtp_engine_s {
     uint8_t area[TG_BOARD_CELLS]; /* final_status_list */
     char *raw_buf;                /* GTP_RAW_BUF_BYTES, only with a model */
 
-    /* Time settings are stored and validated; genmove does not search, so it ignores them. */
+    tg_search_t *search; /* NULL without a model or with search off */
+    int search_has_root; /* the search holds a position (the tree may still be empty) */
+    double resign_threshold;
+    int low_winrate_turns[3];    /* per colour: consecutive own searches below the threshold */
+    tg_search_child_t *children; /* TG_SEARCH_MAX_MOVES, for kata-analyze */
+    tg_loc_t *sel_locs;          /* TG_SEARCH_MAX_MOVES play-selection locs, kata-analyze */
+    double *sel_values;          /* TG_SEARCH_MAX_MOVES play-selection values, kata-analyze */
+
+    /* Clock (time_settings / time_left): caps the search time per move, see move_time_budget. */
     double main_time_s, byo_time_s;
     int byo_stones;
-    double time_left_s[3];
+    int has_clock;         /* time_settings gave a limited clock */
+    double time_left_s[3]; /* per colour, valid where time_left_known */
     int stones_left[3];
+    int time_left_known[3];
+    double max_time_s; /* the engine's own per-move limit (options); 0: none */
 
     gtp_buf_t line; /* cleaned input line */
     gtp_buf_t body; /* the command's answer */
@@ -228,6 +250,165 @@ static int nn_best_move(tg_gtp_engine_t *e, tg_loc_t *out, tg_err_t *err) {
     return 0;
 }
 
+/* ---- Search ---------------------------------------------------------------------------------- */
+
+/* KataGo's GTP search settings: Setup::loadParams fallbacks for SETUP_FOR_GTP (algorithms.md
+ * §2.9, "GTP fallback" column), restricted to what search/search.h implements (no uncertainty
+ * weighting, subtree bias, optimism, noise pruning, ending bonus or graph search). */
+static tg_search_params_t gtp_search_params(const tg_gtp_options_t *o) {
+    tg_search_params_t p = tg_search_params_selfplay();
+    p.max_visits = o->max_visits;
+    p.max_time_s = o->max_time_s;
+    p.num_threads = o->search_threads > 0 ? o->search_threads : 1;
+    p.static_score_utility_factor = 0.1;
+    p.dynamic_score_utility_factor = 0.3;
+    p.dynamic_score_center_zero_weight = 0.2;
+    p.dynamic_score_center_scale = 0.75;
+    p.cpuct_exploration = 1.0;
+    p.cpuct_exploration_log = 0.45;
+    p.cpuct_exploration_base = 500.0;
+    p.cpuct_utility_stdev_scale = 0.85;
+    p.cpuct_utility_stdev_prior = 0.40;
+    p.cpuct_utility_stdev_prior_weight = 2.0;
+    p.fpu_reduction_max = 0.2;
+    p.root_fpu_reduction_max = 0.1;
+    p.value_weight_exponent = 0.25;
+    p.root_noise_enabled = false;
+    p.root_policy_temperature_early = 1.0;
+    p.root_policy_temperature = 1.0;
+    p.root_desired_per_child_visits_coeff = 0.0;
+    p.root_num_symmetries_to_sample = 1;
+    p.chosen_move_temperature_early = 0.5;
+    p.chosen_move_temperature = 0.1;
+    p.chosen_move_temperature_halflife = 19.0;
+    p.use_lcb_for_selection = true;
+    /* Time-only limits: room for about 5 minutes of a fast CPU search. */
+    if (p.max_visits == 0) p.max_nodes_hint = 400000;
+    p.seed = o->seed ? o->seed : 1;
+    return p;
+}
+
+static int same_start(const tg_game_t *a, const tg_game_t *b) {
+    return a->board.size == b->board.size && a->initial_to_move == b->initial_to_move &&
+           a->initial_encore_phase == b->initial_encore_phase &&
+           tg_hash_eq(a->initial_board.hash, b->initial_board.hash) &&
+           tg_rules_equal(&a->rules, &b->rules);
+}
+
+/* Brings the search root to e->game: advances the kept tree along the moves played since its
+ * root if the game continues it, else sets the position afresh (empty tree). A game that is
+ * over leaves the search as it is (there is nothing to search). Returns 0 or the search's
+ * error. Cost: O(kept subtree) per advanced move. */
+static int search_sync(tg_gtp_engine_t *e, tg_err_t *err) {
+    const tg_game_t *g = &e->game;
+    if (!e->search || g->game_over) return 0;
+    const tg_game_t *r = tg_search_root_game(e->search);
+    int reuse = e->search_has_root && same_start(r, g) && r->num_moves <= g->num_moves;
+    for (int i = 0; reuse && i < r->num_moves; i++)
+        reuse = r->moves[i].loc == g->moves[i].loc && r->moves[i].color == g->moves[i].color;
+    for (int i = reuse ? r->num_moves : 0; reuse && i < g->num_moves; i++) {
+        tg_err_t e2;
+        r = tg_search_root_game(e->search);
+        reuse = r->to_move == g->moves[i].color &&
+                tg_search_make_move(e->search, g->moves[i].loc, &e2) == 0;
+        r = tg_search_root_game(e->search);
+        reuse = reuse && !r->game_over;
+    }
+    if (reuse) {
+        r = tg_search_root_game(e->search);
+        reuse = r->num_moves == g->num_moves && r->to_move == g->to_move &&
+                tg_hash_eq(r->board.hash, g->board.hash);
+    }
+    if (reuse) return 0;
+    if (g->num_moves == 0) memset(e->low_winrate_turns, 0, sizeof(e->low_winrate_turns));
+    e->search_has_root = 0;
+    int rc = tg_search_set_position(e->search, g, err);
+    if (rc) return rc;
+    e->search_has_root = 1;
+    return 0;
+}
+
+/* Root win rate for pla: 0.5 * (1 + win - loss), as KataGo reports it. */
+static double winrate_for(tg_color_t pla, double white_winloss) {
+    return 0.5 * (1.0 + (pla == TG_WHITE ? white_winloss : -white_winloss));
+}
+
+/* Seconds pla may spend on this move by the GTP clock, or 0 when there is no clock. In
+ * byo-yomi (stones left > 0): 80% of the period's time per stone. In main time: the time left
+ * spread over max(10, (0.6 area - moves played) / 2) more own moves, plus 80% of a byo-yomi
+ * stone's share. Both keep 0.3 s for the protocol round trip, and at least 0.05 s. */
+static double move_time_budget(const tg_gtp_engine_t *e, tg_color_t pla) {
+    if (!e->has_clock) return 0.0;
+    double left = e->time_left_known[pla] ? e->time_left_s[pla] : e->main_time_s;
+    int stones = e->time_left_known[pla] ? e->stones_left[pla] : 0;
+    if (!e->time_left_known[pla] && e->main_time_s <= 0) { /* starts in byo-yomi */
+        left = e->byo_time_s;
+        stones = e->byo_stones;
+    }
+    double budget;
+    if (stones > 0) {
+        budget = 0.8 * left / stones;
+    } else {
+        int n = board_size(e);
+        double moves_left = (0.6 * n * n - e->game.num_moves) / 2.0;
+        if (moves_left < 10) moves_left = 10;
+        budget = left / moves_left;
+        if (e->byo_time_s > 0 && e->byo_stones > 0) budget += 0.8 * e->byo_time_s / e->byo_stones;
+    }
+    budget -= 0.3;
+    return budget < 0.05 ? 0.05 : budget;
+}
+
+/* Syncs the tree with the game (e->game.to_move is the player to search for), applies the
+ * clock's time cap and runs the search. Returns 0 or the search's error. */
+static int search_run(tg_gtp_engine_t *e, tg_err_t *err) {
+    int rc = search_sync(e, err);
+    if (rc) return rc;
+    tg_search_params_t p = *tg_search_get_params(e->search);
+    double budget = move_time_budget(e, e->game.to_move);
+    double limit = e->max_time_s;
+    if (budget > 0 && (limit <= 0 || budget < limit)) limit = budget;
+    if (p.max_time_s != limit) {
+        p.max_time_s = limit;
+        if ((rc = tg_search_set_params(e->search, &p, err))) return rc;
+    }
+    return tg_search_run(e->search, err);
+}
+
+/* Searches for e->game.to_move and picks the move (KataGo's GTP move choice: play-selection
+ * values with LCB, temperature 0.5 -> 0.1). *resign is set when the resignation rule fires. */
+static int search_genmove(tg_gtp_engine_t *e, tg_loc_t *out, int *resign, tg_err_t *err) {
+    tg_color_t pla = e->game.to_move;
+    *resign = 0;
+    int rc = search_run(e, err);
+    if (rc) return rc;
+    const tg_search_params_t *p = tg_search_get_params(e->search);
+    rc = tg_search_choose_move(e->search, tg_search_chosen_move_temperature(e->search),
+                               p->use_lcb_for_selection, &e->rng, out);
+    if (rc) return tg_err_set(err, rc, "gtp: the search has no move");
+    tg_search_values_t v;
+    tg_search_stats_t st;
+    tg_search_get_stats(e->search, &st);
+    if (tg_search_root_values(e->search, &v) != 0) return 0;
+    double wr = winrate_for(pla, v.white_winloss);
+    double lead = pla == TG_WHITE ? v.white_lead : -v.white_lead;
+    char vtx[16];
+    TG_LOGD("gtp: genmove %s: %s, visits %lld (playouts %lld, %.2f s), winrate %.3f, lead %.1f",
+            color_name(pla), tg_loc_to_gtp(*out, board_size(e), vtx), (long long)v.visits,
+            (long long)st.playouts, st.elapsed_s, wr, lead);
+    if (e->resign_threshold > 0.0) {
+        int n = board_size(e);
+        int min_turn = 1 + n * n / 5;
+        if (wr < e->resign_threshold)
+            e->low_winrate_turns[pla]++;
+        else
+            e->low_winrate_turns[pla] = 0;
+        if (e->game.num_moves >= min_turn && e->low_winrate_turns[pla] >= GTP_RESIGN_TURNS)
+            *resign = 1;
+    }
+    return 0;
+}
+
 /* ---- Commands ------------------------------------------------------------------------------ */
 
 typedef int (*gtp_cmd_fn)(tg_gtp_engine_t *e, int argc, char **argv);
@@ -258,6 +439,7 @@ static const char *const known_commands[] = {
     "kata-get-rules",
     "kata-set-rules",
     "kata-raw-nn",
+    "kata-analyze",
 };
 
 static int cmd_protocol_version(tg_gtp_engine_t *e, int argc, char **argv) {
@@ -365,6 +547,7 @@ static int cmd_play(tg_gtp_engine_t *e, int argc, char **argv) {
         buf_puts(&e->body, "illegal move");
         return 1;
     }
+    if (search_sync(e, &err) != 0) TG_LOGW("gtp: search tree reset failed: %s", err.msg);
     return 0;
 }
 
@@ -379,7 +562,17 @@ static int cmd_genmove(tg_gtp_engine_t *e, int argc, char **argv) {
     e->game.to_move = pla;
     tg_loc_t loc = TG_LOC_PASS;
     tg_err_t err;
-    if (e->ev) {
+    if (e->search && !e->game.game_over) {
+        int resign = 0;
+        if (search_genmove(e, &loc, &resign, &err) != 0) {
+            TG_LOGW("gtp: genmove: search failed (%s); playing a random move", err.msg);
+            loc = tg_game_random_move(&e->game, &e->rng);
+        } else if (resign) {
+            /* As KataGo: the answer is the resignation; the game itself is left as it is. */
+            buf_puts(&e->body, "resign");
+            return 0;
+        }
+    } else if (e->ev) {
         if (nn_best_move(e, &loc, &err) != 0) {
             TG_LOGW("gtp: genmove: net evaluation failed (%s); playing a random move", err.msg);
             loc = tg_game_random_move(&e->game, &e->rng);
@@ -397,6 +590,7 @@ static int cmd_genmove(tg_gtp_engine_t *e, int argc, char **argv) {
             return 1;
         }
     }
+    if (search_sync(e, &err) != 0) TG_LOGW("gtp: search tree reset failed: %s", err.msg);
     body_vertex(e, loc);
     return 0;
 }
@@ -706,6 +900,9 @@ static int cmd_time_settings(tg_gtp_engine_t *e, int argc, char **argv) {
     e->main_time_s = main_s;
     e->byo_time_s = byo_s;
     e->byo_stones = stones;
+    /* GTP: byo-yomi time with 0 stones means no time limit; 0 0 0 gives no clock either. */
+    e->has_clock = main_s > 0 || (byo_s > 0 && stones > 0);
+    memset(e->time_left_known, 0, sizeof(e->time_left_known));
     return 0;
 }
 
@@ -732,6 +929,7 @@ static int cmd_time_left(tg_gtp_engine_t *e, int argc, char **argv) {
     }
     e->time_left_s[pla] = t;
     e->stones_left[pla] = stones;
+    e->time_left_known[pla] = 1;
     return 0;
 }
 
@@ -815,6 +1013,94 @@ static int cmd_kata_raw_nn(tg_gtp_engine_t *e, int argc, char **argv) {
     return 0;
 }
 
+/* Play-selection value of loc in e->sel_locs/sel_values[0..n), or -1 if it has none. */
+static double selection_value(const tg_gtp_engine_t *e, int n, tg_loc_t loc) {
+    for (int i = 0; i < n; i++)
+        if (e->sel_locs[i] == loc) return e->sel_values[i];
+    return -1.0;
+}
+
+static int cmd_kata_analyze(tg_gtp_engine_t *e, int argc, char **argv) {
+    if (!e->search) {
+        buf_puts(&e->body, e->ev ? "search is off (max visits and time 0)" : "no model loaded");
+        return 1;
+    }
+    int i = 0, max_moves = TG_SEARCH_MAX_MOVES;
+    tg_color_t pla = e->game.to_move;
+    if (i < argc && parse_color(argv[i], &pla) == 0) i++;
+    double interval;
+    if (i < argc && parse_double_arg(argv[i], &interval) == 0) i++; /* accepted, ignored */
+    while (i < argc) {
+        if (!strcasecmp(argv[i], "maxmoves") && i + 1 < argc &&
+            parse_int_arg(argv[i + 1], &max_moves) == 0 && max_moves > 0) {
+            i += 2;
+            continue;
+        }
+        return fail_args(e, "Expected [player] [interval] [maxmoves N] for kata-analyze", argc,
+                         argv);
+    }
+    if (e->game.game_over) {
+        buf_puts(&e->body, "game is over");
+        return 1;
+    }
+    tg_color_t saved = e->game.to_move;
+    e->game.to_move = pla;
+    tg_err_t err;
+    int rc = search_run(e, &err);
+    if (rc) {
+        e->game.to_move = saved;
+        buf_printf(&e->body, "search failed: %s", err.msg);
+        return 1;
+    }
+    /* Order: play-selection value (LCB as for genmove), then visits; as KataGo's "order". */
+    const tg_search_params_t *p = tg_search_get_params(e->search);
+    int nsel = tg_search_play_selection_values(e->search, p->use_lcb_for_selection, 0.0,
+                                               e->sel_locs, e->sel_values);
+    if (nsel < 0) nsel = 0;
+    int nc = tg_search_root_children(e->search, e->children, TG_SEARCH_MAX_MOVES);
+    int k = 0;
+    for (int c = 0; c < nc; c++) /* visited children only */
+        if (e->children[c].visits > 0) e->children[k++] = e->children[c];
+    nc = k;
+    for (int a = 1; a < nc; a++) { /* insertion sort, <= 362 entries */
+        tg_search_child_t x = e->children[a];
+        double vx = selection_value(e, nsel, x.loc);
+        int b = a - 1;
+        while (b >= 0) {
+            double vb = selection_value(e, nsel, e->children[b].loc);
+            if (vb > vx || (vb == vx && e->children[b].visits >= x.visits)) break;
+            e->children[b + 1] = e->children[b];
+            b--;
+        }
+        e->children[b + 1] = x;
+    }
+    tg_loc_t pv[GTP_PV_MAX];
+    int npv = tg_search_pv(e->search, pv, GTP_PV_MAX);
+    double sign = pla == TG_WHITE ? 1.0 : -1.0;
+    buf_puts(&e->body, "\n");
+    for (int c = 0; c < nc && c < max_moves; c++) {
+        const tg_search_child_t *ch = &e->children[c];
+        const tg_search_values_t *v = &ch->values;
+        char vtx[16];
+        double var = v->white_score_stdev;
+        buf_printf(&e->body,
+                   "%sinfo move %s visits %lld edgeVisits %lld utility %.6f winrate %.6f "
+                   "scoreMean %.4f scoreStdev %.4f scoreLead %.4f scoreSelfplay %.4f "
+                   "prior %.6f weight %.3f order %d pv",
+                   c ? " " : "", tg_loc_to_gtp(ch->loc, board_size(e), vtx), (long long)v->visits,
+                   (long long)ch->visits, sign * v->utility, winrate_for(pla, v->white_winloss),
+                   sign * v->white_lead, var, sign * v->white_lead, sign * v->white_score_mean,
+                   (double)ch->prior, ch->weight, c);
+        if (npv > 0 && pv[0] == ch->loc) {
+            for (int m = 0; m < npv; m++)
+                buf_printf(&e->body, " %s", tg_loc_to_gtp(pv[m], board_size(e), vtx));
+        } else {
+            buf_printf(&e->body, " %s", vtx);
+        }
+    }
+    return 0;
+}
+
 static const struct {
     const char *name;
     gtp_cmd_fn fn;
@@ -843,6 +1129,7 @@ static const struct {
     {"kata-get-rules", cmd_kata_get_rules},
     {"kata-set-rules", cmd_kata_set_rules},
     {"kata-raw-nn", cmd_kata_raw_nn},
+    {"kata-analyze", cmd_kata_analyze},
 };
 
 /* ---- Framing ------------------------------------------------------------------------------- */
@@ -989,6 +1276,8 @@ void tg_gtp_options_default(tg_gtp_options_t *o) {
     o->board_size = 19;
     o->rules = "tromp-taylor";
     o->nn_max_batch = 8;
+    o->max_visits = 400;
+    o->search_threads = 1;
 }
 
 int tg_gtp_engine_create(const tg_gtp_options_t *opt, tg_gtp_engine_t **out, tg_err_t *err) {
@@ -1022,7 +1311,30 @@ int tg_gtp_engine_create(const tg_gtp_options_t *opt, tg_gtp_engine_t **out, tg_
             rc = tg_err_set(err, TG_ENOMEM, "gtp: out of memory");
             goto fail;
         }
+        if (opt->max_visits > 0 || opt->max_time_s > 0) {
+            tg_search_params_t sp = gtp_search_params(opt);
+            tg_search_evaluator_t sev = tg_search_evaluator_nn(e->ev);
+            if ((rc = tg_search_params_validate(&sp, err)) ||
+                (rc = tg_search_create(&sp, &sev, &e->search, err))) {
+                tg_err_prefix(err, "gtp");
+                goto fail;
+            }
+            e->children = malloc(TG_SEARCH_MAX_MOVES * sizeof(*e->children));
+            e->sel_locs = malloc(TG_SEARCH_MAX_MOVES * sizeof(*e->sel_locs));
+            e->sel_values = malloc(TG_SEARCH_MAX_MOVES * sizeof(*e->sel_values));
+            if (!e->children || !e->sel_locs || !e->sel_values) {
+                rc = tg_err_set(err, TG_ENOMEM, "gtp: out of memory");
+                goto fail;
+            }
+        }
     }
+    if (opt->resign_threshold < 0 || opt->resign_threshold >= 1 || isnan(opt->resign_threshold)) {
+        rc = tg_err_set(err, TG_EINVAL, "gtp: resign threshold %g not in [0, 1)",
+                        opt->resign_threshold);
+        goto fail;
+    }
+    e->resign_threshold = opt->resign_threshold;
+    e->max_time_s = opt->max_time_s;
     buf_clear(&e->line);
     buf_clear(&e->body);
     buf_clear(&e->out);
@@ -1039,8 +1351,12 @@ fail:
 
 void tg_gtp_engine_destroy(tg_gtp_engine_t *e) {
     if (!e) return;
+    tg_search_destroy(e->search); /* before the evaluator it uses */
     tg_nn_evaluator_destroy(e->ev);
     free(e->raw_buf);
+    free(e->children);
+    free(e->sel_locs);
+    free(e->sel_values);
     free(e->line.s);
     free(e->body.s);
     free(e->out.s);
@@ -1048,3 +1364,5 @@ void tg_gtp_engine_destroy(tg_gtp_engine_t *e) {
 }
 
 const tg_game_t *tg_gtp_engine_game(const tg_gtp_engine_t *e) { return &e->game; }
+
+const tg_search_t *tg_gtp_engine_search(const tg_gtp_engine_t *e) { return e->search; }

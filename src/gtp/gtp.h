@@ -17,10 +17,34 @@
  * Commands: protocol_version name version known_command list_commands quit boardsize
  * clear_board komi play genmove undo showboard final_score final_status_list fixed_handicap
  * place_free_handicap set_free_handicap loadsgf printsgf time_settings time_left
- * kata-set-rules kata-get-rules kata-raw-nn.
+ * kata-set-rules kata-get-rules kata-raw-nn kata-analyze.
  *
  * genmove: without a model, a uniformly random legal move that does not fill one's own eye
- * (pass if none). With a model, the legal move with the highest raw policy (no search).
+ * (pass if none). With a model, a KataGo-style MCTS (search/search.h) with KataGo's GTP
+ * settings (algorithms.md §2.9, "GTP fallback" column: no noise, dynamic cPUCT, move
+ * temperature 0.5 -> 0.1) limited by max_visits / max_time_s; it passes when the search
+ * prefers passing and resigns only if resign_threshold is set. With max_visits = 0 and
+ * max_time_s = 0 it plays the legal move with the highest raw policy (no search).
+ *
+ * Clock: after time_settings with a limited clock (main time, or byo-yomi with stones), each
+ * search is also capped in time: in byo-yomi 80% of the period per stone, in main time the
+ * time left (time_left, else the main time) over max(10, (0.6 area - moves) / 2) own moves
+ * plus 80% of a byo-yomi stone's share, less 0.3 s of protocol margin (at least 0.05 s).
+ * The smaller of that and max_time_s applies; max_visits still applies as well.
+ *
+ * Tree reuse: the search tree follows the game. After every successful play/genmove the tree
+ * is advanced along the moves actually played (the opponent's included) and keeps the subtree
+ * under them; whenever the game is no longer a continuation of the tree's root (clear_board,
+ * boardsize, undo, loadsgf, komi or rules changes, handicap, a move out of turn) the tree is
+ * dropped and the next search starts fresh. Visits kept this way count towards max_visits.
+ *
+ * kata-analyze [color] [interval] [maxmoves N]: runs one search from the current position
+ * (the engine's limits, tree reuse as for genmove) without playing, and answers with one line
+ * of KataGo-style `info move X visits N edgeVisits N utility U winrate W scoreMean S
+ * scoreStdev D scoreLead L prior P order K pv ...` entries, best first, values from the
+ * point of view of the player to move. Unlike KataGo it does not stream updates every
+ * interval centiseconds: the answer ends when the search ends (interval is accepted and
+ * ignored). Only the first entry's pv goes deeper than its own move.
  *
  * Not thread-safe: one engine is driven by one thread. */
 #ifndef TENGEN_GTP_GTP_H
@@ -30,6 +54,7 @@
 #include <stdio.h>
 
 #include "game/game.h"
+#include "search/search.h"
 #include "util/error.h"
 
 typedef struct tg_gtp_engine_s tg_gtp_engine_t;
@@ -44,6 +69,13 @@ typedef struct tg_gtp_options_s {
     const char *model_path; /* KataGo model for genmove / kata-raw-nn; NULL: none */
     int nn_threads;         /* CPU threads for the net (<= 0: all cores) */
     int nn_max_batch;       /* largest batch (>= 8 for kata-raw-nn all); 0: 8 */
+
+    /* Search (with a model only). max_visits = 0 and max_time_s = 0: raw policy, no search. */
+    int64_t max_visits;      /* per genmove, reused visits included; default 400 */
+    double max_time_s;       /* per genmove, seconds; 0: no time limit */
+    int search_threads;      /* threads on one search tree; 0: 1 */
+    double resign_threshold; /* resign when the mover's win rate stays below this for 3 of its
+                                own consecutive searches (after move 1 + area/5); 0: never */
 } tg_gtp_options_t;
 
 /* Fills o with the defaults above. */
@@ -61,7 +93,7 @@ enum { TG_GTP_CONTINUE = 0, TG_GTP_QUIT = 1 };
 /* Handles one input line (without or with its trailing newline). *response receives the full
  * response text ("= ...\n\n" or "? ...\n\n"), or "" for a blank/comment line; the text lives
  * in the engine and is valid until the next call. Returns TG_GTP_QUIT after `quit`, else
- * TG_GTP_CONTINUE. Cost: that of the command (genmove with a net: one evaluation). */
+ * TG_GTP_CONTINUE. Cost: that of the command (genmove / kata-analyze with a net: one search). */
 int tg_gtp_engine_handle_line(tg_gtp_engine_t *e, const char *line, const char **response);
 
 /* Reads lines from in until EOF or quit, writing each response to out and flushing.
@@ -71,5 +103,10 @@ int tg_gtp_engine_run(tg_gtp_engine_t *e, FILE *in, FILE *out);
 
 /* The current game (read-only), for tests and the match driver. */
 const tg_game_t *tg_gtp_engine_game(const tg_gtp_engine_t *e);
+
+/* The engine's search (read-only: root values, children, PV, stats), or NULL when no model is
+ * loaded or search is off. Its root is the position after the last synced move; it is valid
+ * until the next command. */
+const tg_search_t *tg_gtp_engine_search(const tg_gtp_engine_t *e);
 
 #endif

@@ -1,5 +1,11 @@
-/* match.c: the match driver declared in match.h: child GTP engines, a referee game under our
- * rules, one SGF per game and a summary.
+/* match.c: the match driver declared in match.h: players, a referee game under our rules, one
+ * SGF per game and a summary with the win rate and Elo difference.
+ *
+ * Players: match_player_t speaks GTP text through a small table of operations with two
+ * implementations: an external engine (a child process on a socketpair) and tengen's own GTP
+ * engine (gtp/gtp.h) in this process, searching with a net. Both answer the same commands the
+ * same way, so the game loop does not know which kind it talks to, and an internal player
+ * behaves exactly as `tengen gtp --model M --visits V` would as a child process.
  *
  * Process handling: each engine runs as `/bin/sh -c CMD` in its own process group so that a
  * hung engine and anything its shell started can be stopped together. The driver's end of the
@@ -22,6 +28,7 @@
 #include <unistd.h>
 
 #include "game/game.h"
+#include "gtp/gtp.h"
 #include "sgf/sgf.h"
 #include "util/fileio.h"
 #include "util/log.h"
@@ -29,16 +36,37 @@
 #define PROC_BUF_BYTES (256 * 1024)
 #define RESP_BYTES     (64 * 1024)
 
-typedef struct gtp_proc_s {
-    const char *cmd;
+typedef struct match_player_s match_player_t;
+
+/* What a kind of player implements. */
+typedef struct match_player_ops_s {
+    /* Starts the player. Returns 0 or TG_EIO / TG_ENOMEM / a model error, with err filled. */
+    int (*start)(match_player_t *p, tg_err_t *err);
+    /* Sends one GTP command and reads its response. On success *ok is 1 for '=' and 0 for '?',
+     * and body holds the text after "=id " (NUL-terminated, trimmed). Returns 0, or TG_EIO
+     * (player gone, timeout, garbage) with err filled. */
+    int (*command)(match_player_t *p, const char *command, double timeout_s, int *ok, char *body,
+                   size_t cap, tg_err_t *err);
+    /* Stops the player (asks it to quit first unless force: it is known to be broken). */
+    void (*stop)(match_player_t *p, int force);
+} match_player_ops_t;
+
+struct match_player_s {
+    const match_player_ops_t *ops;
+    const tg_match_player_t *spec;
+    const char *desc; /* the command, or a description of the internal engine */
+    char desc_buf[512];
     char label; /* 'A' or 'B' */
+    char name[128];
+    int has_kata_rules;
+    /* External engine. */
     pid_t pid;
     int fd;    /* our end of the socketpair; -1 when not running */
     char *buf; /* PROC_BUF_BYTES of received, not yet consumed bytes ('\r' removed) */
     size_t len;
-    char name[128];
-    int has_kata_rules;
-} gtp_proc_t;
+    /* Internal engine. */
+    tg_gtp_engine_t *engine;
+};
 
 static double now_s(void) {
     struct timespec ts;
@@ -48,7 +76,7 @@ static double now_s(void) {
 
 /* ---- Child processes ----------------------------------------------------------------------- */
 
-static int proc_start(gtp_proc_t *p, tg_err_t *err) {
+static int proc_start(match_player_t *p, tg_err_t *err) {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
         return tg_err_set(err, TG_EIO, "match: socketpair: %s", strerror(errno));
@@ -62,7 +90,7 @@ static int proc_start(gtp_proc_t *p, tg_err_t *err) {
         /* Child: only async-signal-safe calls until exec. */
         setpgid(0, 0);
         if (dup2(sv[1], 0) < 0 || dup2(sv[1], 1) < 0) _exit(127);
-        execl("/bin/sh", "sh", "-c", p->cmd, (char *)NULL);
+        execl("/bin/sh", "sh", "-c", p->spec->cmd, (char *)NULL);
         _exit(127);
     }
     setpgid(pid, pid); /* also here, so the group exists whichever side runs first */
@@ -70,15 +98,37 @@ static int proc_start(gtp_proc_t *p, tg_err_t *err) {
     p->pid = pid;
     p->fd = sv[0];
     p->len = 0;
-    TG_LOGI("match: engine %c started (pid %d): %s", p->label, (int)pid, p->cmd);
+    TG_LOGI("match: engine %c started (pid %d): %s", p->label, (int)pid, p->spec->cmd);
+    return 0;
+}
+
+/* Splits the response r[0..len) ("=id body" / "?id body", without the final empty line) into
+ * *ok and body (trimmed, truncated to cap - 1). Returns 0 or TG_EIO if it is not a response. */
+static int parse_response(const match_player_t *p, const char *command, const char *r, size_t len,
+                          int *ok, char *body, size_t cap, tg_err_t *err) {
+    if (len == 0 || (r[0] != '=' && r[0] != '?'))
+        return tg_err_set(err, TG_EIO, "engine %c: malformed response to '%s': %.60s", p->label,
+                          command, r);
+    *ok = r[0] == '=';
+    size_t i = 1;
+    while (i < len && r[i] >= '0' && r[i] <= '9')
+        i++;
+    while (i < len && (r[i] == ' ' || r[i] == '\t'))
+        i++;
+    size_t blen = len - i;
+    while (blen > 0 && (r[i + blen - 1] == ' ' || r[i + blen - 1] == '\n'))
+        blen--;
+    if (blen >= cap) blen = cap - 1;
+    memcpy(body, r + i, blen);
+    body[blen] = '\0';
     return 0;
 }
 
 /* Sends one command and reads its response (up to the empty line). On success *ok is 1 for
  * '=' and 0 for '?', and body holds the text after "=id " (NUL-terminated, trimmed).
  * Returns 0, or TG_EIO (engine gone, timeout, garbage) with err filled. */
-static int proc_command(gtp_proc_t *p, const char *command, double timeout_s, int *ok, char *body,
-                        size_t cap, tg_err_t *err) {
+static int proc_command(match_player_t *p, const char *command, double timeout_s, int *ok,
+                        char *body, size_t cap, tg_err_t *err) {
     if (p->fd < 0) return tg_err_set(err, TG_EIO, "engine %c is not running", p->label);
     char line[1024];
     int n = snprintf(line, sizeof(line), "%s\n", command);
@@ -105,22 +155,8 @@ static int proc_command(gtp_proc_t *p, const char *command, double timeout_s, in
         }
         if (end) {
             size_t resp_len = (size_t)(end - (p->buf + start));
-            const char *r = p->buf + start;
-            if (r[0] != '=' && r[0] != '?')
-                return tg_err_set(err, TG_EIO, "engine %c: malformed response to '%s': %.60s",
-                                  p->label, command, r);
-            *ok = r[0] == '=';
-            size_t i = 1;
-            while (i < resp_len && r[i] >= '0' && r[i] <= '9')
-                i++;
-            while (i < resp_len && (r[i] == ' ' || r[i] == '\t'))
-                i++;
-            size_t blen = resp_len - i;
-            while (blen > 0 && (r[i + blen - 1] == ' ' || r[i + blen - 1] == '\n'))
-                blen--;
-            if (blen >= cap) blen = cap - 1;
-            memcpy(body, r + i, blen);
-            body[blen] = '\0';
+            int rc = parse_response(p, command, p->buf + start, resp_len, ok, body, cap, err);
+            if (rc) return rc;
             size_t consumed = (size_t)(end - p->buf) + 2;
             memmove(p->buf, p->buf + consumed, p->len - consumed);
             p->len -= consumed;
@@ -152,7 +188,7 @@ static int proc_command(gtp_proc_t *p, const char *command, double timeout_s, in
 
 /* Asks the engine to quit (unless force: it is known to be hung or broken), then stops its
  * process group if it lingers: SIGTERM, and SIGKILL 2 s later. */
-static void proc_stop(gtp_proc_t *p, int force) {
+static void proc_stop(match_player_t *p, int force) {
     if (p->fd < 0) return;
     int ok;
     char body[256];
@@ -183,18 +219,96 @@ static void proc_stop(gtp_proc_t *p, int force) {
     p->pid = -1;
 }
 
-/* Starts the engine and learns its name and whether it takes kata-set-rules. */
-static int proc_open(gtp_proc_t *p, double timeout_s, tg_err_t *err) {
-    int rc = proc_start(p, err);
+static const match_player_ops_t process_player_ops = {proc_start, proc_command, proc_stop};
+
+/* ---- Internal players ------------------------------------------------------------------------ */
+
+/* Creates tengen's GTP engine with the spec's net and search limits. */
+static int internal_start(match_player_t *p, tg_err_t *err) {
+    const tg_match_player_t *sp = p->spec;
+    tg_gtp_options_t o;
+    tg_gtp_options_default(&o);
+    o.name = p->name;
+    o.model_path = sp->model;
+    o.nn_threads = sp->nn_threads > 0 ? sp->nn_threads : 1;
+    o.seed = sp->seed ? sp->seed : (uint64_t)(p->label == 'A' ? 1 : 2);
+    o.max_visits = sp->visits;
+    o.max_time_s = sp->time_s;
+    o.search_threads = sp->search_threads > 0 ? sp->search_threads : 1;
+    o.resign_threshold = sp->resign_threshold;
+    int rc = tg_gtp_engine_create(&o, &p->engine, err);
+    if (rc) return rc;
+    TG_LOGI("match: engine %c started in process: %s", p->label, p->desc);
+    return 0;
+}
+
+/* One command through the engine's line handler; the response is parsed as a child's would be.
+ * The search's own limits bound the time; timeout_s does not apply. */
+static int internal_command(match_player_t *p, const char *command, double timeout_s, int *ok,
+                            char *body, size_t cap, tg_err_t *err) {
+    (void)timeout_s;
+    if (!p->engine) return tg_err_set(err, TG_EIO, "engine %c is not running", p->label);
+    const char *resp;
+    tg_gtp_engine_handle_line(p->engine, command, &resp);
+    size_t len = strlen(resp);
+    while (len > 0 && resp[len - 1] == '\n')
+        len--;
+    return parse_response(p, command, resp, len, ok, body, cap, err);
+}
+
+static void internal_stop(match_player_t *p, int force) {
+    (void)force;
+    tg_gtp_engine_destroy(p->engine);
+    p->engine = NULL;
+}
+
+static const match_player_ops_t internal_player_ops = {internal_start, internal_command,
+                                                       internal_stop};
+
+/* ---- Either kind ----------------------------------------------------------------------------- */
+
+/* Fills p for spec (no process or engine yet). */
+static void player_init(match_player_t *p, const tg_match_player_t *spec, char label) {
+    memset(p, 0, sizeof(*p));
+    p->spec = spec;
+    p->label = label;
+    p->pid = -1;
+    p->fd = -1;
+    if (spec->model && spec->model[0]) {
+        const char *base = strrchr(spec->model, '/');
+        base = base ? base + 1 : spec->model;
+        p->ops = &internal_player_ops;
+        snprintf(p->name, sizeof(p->name), "tengen %.80s v%lld", base, (long long)spec->visits);
+        snprintf(p->desc_buf, sizeof(p->desc_buf),
+                 "internal: model %.300s, %lld visits, %.1f s, %d search threads", spec->model,
+                 (long long)spec->visits, spec->time_s,
+                 spec->search_threads > 0 ? spec->search_threads : 1);
+        p->desc = p->desc_buf;
+    } else {
+        p->ops = &process_player_ops;
+        p->desc = spec->cmd;
+    }
+}
+
+static int player_command(match_player_t *p, const char *command, double timeout_s, int *ok,
+                          char *body, size_t cap, tg_err_t *err) {
+    return p->ops->command(p, command, timeout_s, ok, body, cap, err);
+}
+
+static void player_stop(match_player_t *p, int force) { p->ops->stop(p, force); }
+
+/* Starts the player and learns its name and whether it takes kata-set-rules. */
+static int player_open(match_player_t *p, double timeout_s, tg_err_t *err) {
+    int rc = p->ops->start(p, err);
     if (rc) return rc;
     int ok;
     char body[RESP_BYTES];
-    rc = proc_command(p, "name", timeout_s, &ok, body, sizeof(body), err);
+    rc = player_command(p, "name", timeout_s, &ok, body, sizeof(body), err);
     if (rc) return rc;
-    snprintf(p->name, sizeof(p->name), "%.127s", ok && body[0] ? body : p->cmd);
+    snprintf(p->name, sizeof(p->name), "%.127s", ok && body[0] ? body : p->desc);
     char *nl = strchr(p->name, '\n');
     if (nl) *nl = '\0';
-    rc = proc_command(p, "known_command kata-set-rules", timeout_s, &ok, body, sizeof(body), err);
+    rc = player_command(p, "known_command kata-set-rules", timeout_s, &ok, body, sizeof(body), err);
     if (rc) return rc;
     p->has_kata_rules = ok && strcmp(body, "true") == 0;
     return 0;
@@ -213,7 +327,7 @@ typedef struct game_state_s {
     int broken[2];     /* engine index (0 A, 1 B) that must be restarted */
 } game_state_t;
 
-static int send_setup(gtp_proc_t *p, const tg_match_options_t *o, double t, tg_err_t *err) {
+static int send_setup(match_player_t *p, const tg_match_options_t *o, double t, tg_err_t *err) {
     char cmd[256], body[RESP_BYTES];
     int ok, rc;
     const char *setup[4];
@@ -227,7 +341,7 @@ static int send_setup(gtp_proc_t *p, const tg_match_options_t *o, double t, tg_e
     setup[3] = p->has_kata_rules ? rules_cmd : NULL;
     for (int i = 0; i < 4 && setup[i]; i++) {
         snprintf(cmd, sizeof(cmd), "%s", setup[i]);
-        if ((rc = proc_command(p, cmd, t, &ok, body, sizeof(body), err))) return rc;
+        if ((rc = player_command(p, cmd, t, &ok, body, sizeof(body), err))) return rc;
         if (!ok) return tg_err_set(err, TG_EIO, "engine %c refused '%s': %s", p->label, cmd, body);
     }
     return 0;
@@ -263,7 +377,7 @@ static void score_game(game_state_t *s) {
 }
 
 /* Plays one game between procs[black_idx] (Black) and the other (White). */
-static int play_game(gtp_proc_t *procs, int black_idx, const tg_match_options_t *o,
+static int play_game(match_player_t *procs, int black_idx, const tg_match_options_t *o,
                      const tg_rules_t *rules, double t, game_state_t *s, tg_err_t *err) {
     memset(s->broken, 0, sizeof(s->broken));
     s->note[0] = '\0';
@@ -291,12 +405,12 @@ static int play_game(gtp_proc_t *procs, int black_idx, const tg_match_options_t 
         }
         tg_color_t pla = g->to_move;
         int mover = pla == TG_BLACK ? black_idx : 1 - black_idx;
-        gtp_proc_t *me = &procs[mover], *other = &procs[1 - mover];
+        match_player_t *me = &procs[mover], *other = &procs[1 - mover];
         const char *cname = pla == TG_BLACK ? "black" : "white";
         snprintf(cmd, sizeof(cmd), "genmove %s", pla == TG_BLACK ? "b" : "w");
         int ok;
         tg_err_t e2;
-        if (proc_command(me, cmd, t, &ok, body, sizeof(body), &e2) != 0) {
+        if (player_command(me, cmd, t, &ok, body, sizeof(body), &e2) != 0) {
             s->broken[mover] = 1;
             snprintf(s->note, sizeof(s->note), "%s (engine %c) failed: %.400s", cname, me->label,
                      e2.msg);
@@ -327,7 +441,7 @@ static int play_game(gtp_proc_t *procs, int black_idx, const tg_match_options_t 
         passes = loc == TG_LOC_PASS ? passes + 1 : 0;
         snprintf(cmd, sizeof(cmd), "play %s %s", pla == TG_BLACK ? "b" : "w",
                  tg_loc_to_gtp(loc, o->board_size, vertex));
-        int prc = proc_command(other, cmd, t, &ok, body, sizeof(body), &e2);
+        int prc = player_command(other, cmd, t, &ok, body, sizeof(body), &e2);
         if (prc != 0 || !ok) {
             if (prc != 0)
                 s->broken[1 - mover] = 1;
@@ -344,7 +458,7 @@ static int play_game(gtp_proc_t *procs, int black_idx, const tg_match_options_t 
     (void)err;
 }
 
-static int write_game_sgf(const tg_match_options_t *o, int index, const gtp_proc_t *procs,
+static int write_game_sgf(const tg_match_options_t *o, int index, const match_player_t *procs,
                           int black_idx, const game_state_t *s, tg_err_t *err) {
     tg_sgf_t sgf;
     char path[1200], date[32], comment[1024];
@@ -354,7 +468,7 @@ static int write_game_sgf(const tg_match_options_t *o, int index, const gtp_proc
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(date, sizeof(date), "%Y-%m-%d", &tm);
-    const gtp_proc_t *b = &procs[black_idx], *w = &procs[1 - black_idx];
+    const match_player_t *b = &procs[black_idx], *w = &procs[1 - black_idx];
     if ((rc = tg_sgf_set_root_prop(&sgf, "PB", b->name, err)) ||
         (rc = tg_sgf_set_root_prop(&sgf, "PW", w->name, err)) ||
         (rc = tg_sgf_set_root_prop(&sgf, "DT", date, err)) ||
@@ -362,7 +476,7 @@ static int write_game_sgf(const tg_match_options_t *o, int index, const gtp_proc
         goto done;
     snprintf(comment, sizeof(comment),
              "game %d: black = engine %c (%s), white = engine %c (%s)%s%s", index + 1, b->label,
-             b->cmd, w->label, w->cmd, s->note[0] ? "\n" : "", s->note);
+             b->desc, w->label, w->desc, s->note[0] ? "\n" : "", s->note);
     if ((rc = tg_sgf_set_comment(&sgf, 0, comment, err))) goto done;
     char *text = NULL;
     size_t len = 0;
@@ -385,12 +499,68 @@ void tg_match_options_default(tg_match_options_t *o) {
     o->rules = "tromp-taylor";
     o->max_moves = 800;
     o->move_timeout_s = 300;
+    o->a.visits = 100;
+    o->b.visits = 100;
+}
+
+/* ---- Statistics --------------------------------------------------------------------------------
+ */
+
+double tg_match_elo_from_winrate(double p) {
+    if (p <= 0.0) return -INFINITY;
+    if (p >= 1.0) return INFINITY;
+    return 400.0 * log10(p / (1.0 - p));
+}
+
+void tg_match_compute_stats(double points, int n, tg_match_stats_t *out) {
+    const double z = 1.959963984540054; /* two-sided 95% normal quantile */
+    memset(out, 0, sizeof(*out));
+    out->n = n;
+    out->points = points;
+    if (n <= 0) {
+        out->winrate = 0.5;
+        out->winrate_lo = 0.0;
+        out->winrate_hi = 1.0;
+    } else {
+        /* Wilson score interval: the p whose normal test at z just accepts the result. Unlike
+         * the plain normal interval it stays inside [0, 1] and is sensible at 0 or n wins. */
+        double p = points / n, z2n = z * z / n;
+        double centre = (p + z2n / 2.0) / (1.0 + z2n);
+        double half = z * sqrt(p * (1.0 - p) / n + z2n / (4.0 * n)) / (1.0 + z2n);
+        out->winrate = p;
+        out->winrate_lo = centre - half < 0.0 ? 0.0 : centre - half;
+        out->winrate_hi = centre + half > 1.0 ? 1.0 : centre + half;
+        if (p == 0.0) out->winrate_lo = 0.0; /* exact: rounding must not give -1e-17 */
+        if (p == 1.0) out->winrate_hi = 1.0;
+    }
+    out->elo = tg_match_elo_from_winrate(out->winrate);
+    out->elo_lo = tg_match_elo_from_winrate(out->winrate_lo);
+    out->elo_hi = tg_match_elo_from_winrate(out->winrate_hi);
+}
+
+void tg_match_result_stats(const tg_match_result_t *res, tg_match_stats_t *out) {
+    int n = res->games - res->void_games;
+    double points = res->a_wins + 0.5 * (res->draws - res->void_games);
+    tg_match_compute_stats(points, n, out);
+}
+
+static int player_spec_ok(const tg_match_player_t *p) {
+    return (p->model && p->model[0]) || (p->cmd && p->cmd[0]);
 }
 
 int tg_match_run(const tg_match_options_t *o, tg_match_result_t *res, tg_err_t *err) {
     memset(res, 0, sizeof(*res));
-    if (!o->cmd_a || !o->cmd_b || !o->cmd_a[0] || !o->cmd_b[0])
-        return tg_err_set(err, TG_EINVAL, "match: both engine commands are required");
+    if (!player_spec_ok(&o->a) || !player_spec_ok(&o->b))
+        return tg_err_set(err, TG_EINVAL, "match: both players need an engine command or a model");
+    for (int i = 0; i < 2; i++) {
+        const tg_match_player_t *p = i ? &o->b : &o->a;
+        if (p->model && p->model[0] &&
+            (p->visits < 0 || p->time_s < 0 || isnan(p->time_s) || p->search_threads < 0 ||
+             p->nn_threads < 0 || !(p->resign_threshold >= 0 && p->resign_threshold < 1)))
+            return tg_err_set(err, TG_EINVAL,
+                              "match: player %c: bad visits, time, threads or resign threshold",
+                              'A' + i);
+    }
     if (o->games < 1) return tg_err_set(err, TG_EINVAL, "match: games must be >= 1");
     if (o->board_size < 2 || o->board_size > TG_BOARD_MAX)
         return tg_err_set(err, TG_EINVAL, "match: board size %d out of range 2..%d", o->board_size,
@@ -410,8 +580,9 @@ int tg_match_run(const tg_match_options_t *o, tg_match_result_t *res, tg_err_t *
     double t = o->move_timeout_s > 0 ? o->move_timeout_s : 300;
     FILE *out = o->summary ? o->summary : stdout;
 
-    gtp_proc_t procs[2] = {{.cmd = o->cmd_a, .label = 'A', .pid = -1, .fd = -1},
-                           {.cmd = o->cmd_b, .label = 'B', .pid = -1, .fd = -1}};
+    match_player_t procs[2];
+    player_init(&procs[0], &o->a, 'A');
+    player_init(&procs[1], &o->b, 'B');
     game_state_t *s = calloc(1, sizeof(*s));
     procs[0].buf = malloc(PROC_BUF_BYTES);
     procs[1].buf = malloc(PROC_BUF_BYTES);
@@ -420,8 +591,8 @@ int tg_match_run(const tg_match_options_t *o, tg_match_result_t *res, tg_err_t *
         goto done;
     }
     for (int i = 0; i < 2; i++) {
-        if ((rc = proc_open(&procs[i], t, err))) {
-            tg_err_prefix(err, "match: starting engine %c (%s)", procs[i].label, procs[i].cmd);
+        if ((rc = player_open(&procs[i], t, err))) {
+            tg_err_prefix(err, "match: starting engine %c (%s)", procs[i].label, procs[i].desc);
             goto done;
         }
     }
@@ -460,31 +631,41 @@ int tg_match_run(const tg_match_options_t *o, tg_match_result_t *res, tg_err_t *
         if (o->sgf_dir && (rc = write_game_sgf(o, game, procs, black_idx, s, err))) goto done;
         for (int i = 0; i < 2; i++) {
             if (!s->broken[i]) continue;
-            proc_stop(&procs[i], 1);
+            player_stop(&procs[i], 1);
             if (game + 1 == o->games) continue;
             TG_LOGW("match: restarting engine %c", procs[i].label);
-            if ((rc = proc_open(&procs[i], t, err))) {
+            if ((rc = player_open(&procs[i], t, err))) {
                 tg_err_prefix(err, "match: restarting engine %c (%s)", procs[i].label,
-                              procs[i].cmd);
+                              procs[i].desc);
                 goto done;
             }
         }
     }
+    tg_match_stats_t st;
+    tg_match_result_stats(res, &st);
     fprintf(out, "engine A: %s (%s): %d wins (%d as black, %d as white)\n", procs[0].name,
-            procs[0].cmd, res->a_wins, res->a_wins_black, res->a_wins_white);
+            procs[0].desc, res->a_wins, res->a_wins_black, res->a_wins_white);
     fprintf(out, "engine B: %s (%s): %d wins (%d as black, %d as white)\n", procs[1].name,
-            procs[1].cmd, res->b_wins, res->b_wins_black, res->b_wins_white);
+            procs[1].desc, res->b_wins, res->b_wins_black, res->b_wins_white);
     fprintf(out,
             "draws: %d (void games: %d), illegal-move losses: %d, resignations: %d, "
             "moves: %d\n",
             res->draws, res->void_games, res->illegal_moves, res->resignations, res->total_moves);
-    fprintf(out, "match games=%d a_wins=%d b_wins=%d draws=%d\n", res->games, res->a_wins,
-            res->b_wins, res->draws);
+    fprintf(out,
+            "A's score: %.1f / %d = %.1f%% (95%% Wilson interval %.1f%% .. %.1f%%); "
+            "Elo A - B: %+.0f (95%%: %+.0f .. %+.0f)\n",
+            st.points, st.n, 100.0 * st.winrate, 100.0 * st.winrate_lo, 100.0 * st.winrate_hi,
+            st.elo, st.elo_lo, st.elo_hi);
+    fprintf(out,
+            "match games=%d a_wins=%d b_wins=%d draws=%d a_winrate=%.4f elo=%.1f elo_lo=%.1f "
+            "elo_hi=%.1f\n",
+            res->games, res->a_wins, res->b_wins, res->draws, st.winrate, st.elo, st.elo_lo,
+            st.elo_hi);
     fflush(out);
     rc = 0;
 done:
-    proc_stop(&procs[0], 0);
-    proc_stop(&procs[1], 0);
+    player_stop(&procs[0], 0);
+    player_stop(&procs[1], 0);
     free(procs[0].buf);
     free(procs[1].buf);
     free(s);

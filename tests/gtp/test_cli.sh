@@ -51,4 +51,23 @@ printf 'name\nquit\n' | "$TENGEN_BIN" gtp --config "$tmp/t.ini" --set gtp.name=o
 "$TENGEN_BIN" match --black x >/dev/null 2>&1; [ $? -eq 2 ] || fail "match without --white should exit 2"
 "$TENGEN_BIN" match --black x --white y --komi 7.2 >/dev/null 2>&1; [ $? -eq 2 ] || fail "bad komi should exit 2"
 "$TENGEN_BIN" match --black x --white y --board-size 25 >/dev/null 2>&1; [ $? -eq 2 ] || fail "bad size should exit 2"
+"$TENGEN_BIN" gtp --visits -1 </dev/null >/dev/null 2>&1; [ $? -eq 2 ] || fail "gtp --visits -1 should exit 2"
+"$TENGEN_BIN" gtp --resign-threshold 1 </dev/null >/dev/null 2>&1; [ $? -eq 2 ] || fail "gtp --resign-threshold 1 should exit 2"
+"$TENGEN_BIN" match --black x --black-model y --white z >/dev/null 2>&1; [ $? -eq 2 ] || fail "match with --black and --black-model should exit 2"
+"$TENGEN_BIN" match --black-model y --white z --black-visits -3 >/dev/null 2>&1; [ $? -eq 2 ] || fail "bad --black-visits should exit 2"
+
+# with the fixture net: genmove searches, kata-analyze answers, an internal match runs
+model="${TENGEN_FIXTURES:-}/g170-b6c96-s175395328-d26788732.bin.gz"
+if [ -r "$model" ]; then
+    printf 'boardsize 9\ngenmove b\nkata-analyze w maxmoves 2\nquit\n' |
+        "$TENGEN_BIN" gtp --model "$model" --visits 30 --threads 1 >"$tmp/s" 2>"$tmp/serr" ||
+        fail "gtp --model --visits failed: $(tail -3 "$tmp/serr")"
+    grep -q '^= [A-J][1-9]$' "$tmp/s" || grep -q '^= pass$' "$tmp/s" || fail "no searched move: $(cat "$tmp/s")"
+    grep -q '^info move [A-J][1-9] visits [0-9]* .* order 0 pv ' "$tmp/s" || fail "no kata-analyze line: $(cat "$tmp/s")"
+    grep -q 'search: 30 visits' "$tmp/serr" || fail "visits not logged"
+    "$TENGEN_BIN" match --black-model "$model" --black-visits 2 --white-model "$model" \
+        --white-visits 2 --nn-threads 1 --games 1 --board-size 7 --max-moves 30 >"$tmp/m" 2>/dev/null ||
+        fail "internal match failed"
+    grep -q '^match games=1 a_wins=[01] b_wins=[01] draws=0 a_winrate=' "$tmp/m" || fail "internal match summary: $(cat "$tmp/m")"
+fi
 echo ok

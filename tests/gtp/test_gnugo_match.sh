@@ -21,7 +21,7 @@ rc=$?
 [ $rc -eq 0 ] || fail "tengen match exited with $rc"
 
 line=$(grep '^match games=' "$tmp/out") || fail "no machine-readable summary line"
-[[ $line =~ ^match\ games=2\ a_wins=([0-9]+)\ b_wins=([0-9]+)\ draws=([0-9]+)$ ]] ||
+[[ $line =~ ^match\ games=2\ a_wins=([0-9]+)\ b_wins=([0-9]+)\ draws=([0-9]+)\ a_winrate=[0-9.]+\ elo=[-0-9.inf]+\ elo_lo=[-0-9.inf]+\ elo_hi=[-0-9.inf]+$ ]] ||
     fail "malformed summary line: $line"
 total=$(( BASH_REMATCH[1] + BASH_REMATCH[2] + BASH_REMATCH[3] ))
 [ $total -eq 2 ] || fail "wins and draws add up to $total, not 2"

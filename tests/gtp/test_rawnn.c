@@ -194,6 +194,7 @@ static tg_gtp_engine_t *engine_with_model(void) {
     o.model_path = model_path;
     o.nn_threads = 1;
     o.seed = 1;
+    o.max_visits = 0; /* genmove by raw policy: checked against the golden policy below */
     tg_gtp_engine_t *e = NULL;
     tg_err_t err;
     if (tg_gtp_engine_create(&o, &e, &err) != 0) printf("  engine: %s\n", err.msg);

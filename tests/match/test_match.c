@@ -1,6 +1,8 @@
 /* test_match.c: the match driver against small fake GTP engines written in sh: engines that
  * always pass, always play A1 (illegal the second time), resign, hang, or die. Checks the
- * referee's results, the colour alternation, the summary line and the SGFs. */
+ * referee's results, the colour alternation, the summary line and the SGFs; the win-rate and
+ * Elo arithmetic against hand-computed values; and internal players (tengen's engine with the
+ * fixture net, searching in this process) against each other and against a fake engine. */
 #include "match/match.h"
 
 #include <dirent.h>
@@ -27,8 +29,8 @@ static int run_match(const char *a, const char *b, int games, float komi, double
                      tg_match_result_t *res, char *summary, size_t cap, tg_err_t *err) {
     tg_match_options_t o;
     tg_match_options_default(&o);
-    o.cmd_a = a;
-    o.cmd_b = b;
+    o.a.cmd = a;
+    o.b.cmd = b;
     o.games = games;
     o.board_size = 9;
     o.komi = komi;
@@ -64,7 +66,9 @@ TEST(passers_alternate_colours_and_score_komi) {
     ASSERT_EQ(res.a_wins_white, 1);
     ASSERT_EQ(res.b_wins_white, 1);
     ASSERT_EQ(res.total_moves, 4);
-    ASSERT_CONTAINS(summary, "match games=2 a_wins=1 b_wins=1 draws=0\n");
+    ASSERT_CONTAINS(summary, "match games=2 a_wins=1 b_wins=1 draws=0 a_winrate=0.5000 elo=0.0 "
+                             "elo_lo=-392.5 elo_hi=392.5\n");
+    ASSERT_CONTAINS(summary, "A's score: 1.0 / 2 = 50.0% (95% Wilson interval 9.5% .. 90.5%)");
     ASSERT_CONTAINS(summary, "engine A: passerA");
     tg_sgf_t s;
     read_sgf(1, &s);
@@ -86,7 +90,7 @@ TEST(komi_zero_is_a_draw) {
     tg_err_t err = {0};
     ASSERT_EQ(run_match(a, a, 2, 0.0f, 10, &res, summary, sizeof(summary), &err), 0);
     ASSERT_EQ(res.draws, 2);
-    ASSERT_CONTAINS(summary, "match games=2 a_wins=0 b_wins=0 draws=2\n");
+    ASSERT_CONTAINS(summary, "match games=2 a_wins=0 b_wins=0 draws=2 a_winrate=0.5000 ");
     tg_sgf_t s;
     read_sgf(2, &s);
     ASSERT_STREQ(s.result, "0");
@@ -160,7 +164,155 @@ TEST(bad_options_and_dead_engines) {
     ASSERT_EQ(run_match(a, "", 1, 7.5f, 5, &res, summary, sizeof(summary), &err), TG_EINVAL);
 }
 
+/* Values computed by hand (Wilson: centre (p + z^2/2n) / (1 + z^2/n), half-width
+ * z sqrt(p(1-p)/n + z^2/4n^2) / (1 + z^2/n), z = 1.96; Elo 400 log10(p / (1 - p))). */
+TEST(winrate_interval_and_elo) {
+    ASSERT_NEAR(tg_match_elo_from_winrate(0.5), 0.0, 1e-12);
+    ASSERT_NEAR(tg_match_elo_from_winrate(0.6), 70.4365036, 1e-6);
+    ASSERT_NEAR(tg_match_elo_from_winrate(0.75), 190.8485019, 1e-6);
+    ASSERT_NEAR(tg_match_elo_from_winrate(0.25), -190.8485019, 1e-6);
+    ASSERT_TRUE(isinf(tg_match_elo_from_winrate(1.0)) && tg_match_elo_from_winrate(1.0) > 0);
+    ASSERT_TRUE(isinf(tg_match_elo_from_winrate(0.0)) && tg_match_elo_from_winrate(0.0) < 0);
+
+    tg_match_stats_t st;
+    tg_match_compute_stats(60, 100, &st);
+    ASSERT_EQ(st.n, 100);
+    ASSERT_NEAR(st.winrate, 0.6, 1e-12);
+    ASSERT_NEAR(st.winrate_lo, 0.5020026, 1e-6);
+    ASSERT_NEAR(st.winrate_hi, 0.6905987, 1e-6);
+    ASSERT_NEAR(st.elo, 70.4365036, 1e-6);
+    ASSERT_NEAR(st.elo_lo, 1.3915473, 1e-5);
+    ASSERT_NEAR(st.elo_hi, 139.4814600, 1e-5);
+
+    tg_match_compute_stats(15, 20, &st);
+    ASSERT_NEAR(st.winrate_lo, 0.5312991, 1e-6);
+    ASSERT_NEAR(st.winrate_hi, 0.8881383, 1e-6);
+    ASSERT_NEAR(st.elo_lo, 21.7773327, 1e-5);
+    ASSERT_NEAR(st.elo_hi, 359.9196711, 1e-5);
+
+    /* A clean sweep: the interval touches 1 and the Elo is unbounded above. */
+    tg_match_compute_stats(10, 10, &st);
+    ASSERT_NEAR(st.winrate_lo, 0.7224672, 1e-6);
+    ASSERT_TRUE(st.winrate_hi == 1.0);
+    ASSERT_NEAR(st.elo_lo, 166.2015272, 1e-5);
+    ASSERT_TRUE(isinf(st.elo) && isinf(st.elo_hi));
+    tg_match_compute_stats(0, 10, &st);
+    ASSERT_TRUE(st.winrate_lo == 0.0);
+    ASSERT_NEAR(st.winrate_hi, 0.2775328, 1e-6);
+    ASSERT_NEAR(st.elo_hi, -166.2015272, 1e-5);
+
+    /* Draws count half; void games do not count at all. */
+    tg_match_result_t res = {0};
+    res.games = 12;
+    res.a_wins = 5;
+    res.b_wins = 4;
+    res.draws = 3; /* of which 2 void */
+    res.void_games = 2;
+    tg_match_result_stats(&res, &st);
+    ASSERT_EQ(st.n, 10);
+    ASSERT_NEAR(st.points, 5.5, 1e-12);
+    ASSERT_NEAR(st.winrate_lo, 0.2736697, 1e-6);
+    ASSERT_NEAR(st.winrate_hi, 0.7985770, 1e-6);
+    ASSERT_NEAR(st.elo, 34.8600703, 1e-6);
+
+    /* No game counted: nothing is known. */
+    tg_match_compute_stats(0, 0, &st);
+    ASSERT_NEAR(st.winrate, 0.5, 0);
+    ASSERT_TRUE(st.winrate_lo == 0.0 && st.winrate_hi == 1.0);
+}
+
+static char model_path[1024];
+
+static void internal_player(tg_match_player_t *p, int64_t visits) {
+    p->model = model_path;
+    p->visits = visits;
+    p->nn_threads = 1;
+}
+
+/* Two short 9x9 games between two in-process searches (tiny visits): both games must finish
+ * legally and be scored, with names, SGFs and the summary line. */
+TEST(internal_players_play_each_other) {
+    if (access(model_path, R_OK) != 0) {
+        printf("  skipped: no fixture net at %s\n", model_path);
+        return;
+    }
+    tg_match_options_t o;
+    tg_match_options_default(&o);
+    internal_player(&o.a, 8);
+    internal_player(&o.b, 4);
+    o.games = 2;
+    o.board_size = 9;
+    o.komi = 7.0f;
+    o.rules = "chinese";
+    o.sgf_dir = sgf_dir;
+    o.max_moves = 200;
+    char summary[4096] = {0};
+    FILE *f = fmemopen(summary, sizeof(summary), "w");
+    o.summary = f;
+    tg_match_result_t res;
+    tg_err_t err = {0};
+    int rc = tg_match_run(&o, &res, &err);
+    fclose(f);
+    if (rc) printf("  %s\n", err.msg);
+    ASSERT_EQ(rc, 0);
+    printf("%s", summary);
+    ASSERT_EQ(res.games, 2);
+    ASSERT_EQ(res.a_wins + res.b_wins + res.draws, 2);
+    ASSERT_EQ(res.void_games, 0);
+    ASSERT_EQ(res.illegal_moves, 0);
+    ASSERT_TRUE(res.total_moves >= 2 * 20); /* real games, not two passes */
+    ASSERT_CONTAINS(summary,
+                    "engine A: tengen g170-b6c96-s175395328-d26788732.bin.gz v8 (internal:");
+    ASSERT_CONTAINS(summary, "match games=2 a_wins=");
+    ASSERT_CONTAINS(summary, " a_winrate=");
+    tg_sgf_t s;
+    read_sgf(2, &s);
+    ASSERT_STREQ(tg_sgf_get_prop(&s, 0, "PB"), "tengen g170-b6c96-s175395328-d26788732.bin.gz v4");
+    ASSERT_TRUE(s.result[0] == 'B' || s.result[0] == 'W' || s.result[0] == '0');
+    ASSERT_TRUE(tg_sgf_num_moves(&s) >= 20);
+    tg_sgf_free(&s);
+}
+
+/* An internal player against a fake engine that always passes: the search must win as Black
+ * (it owns the board) and must not pass the game away first. */
+TEST(internal_player_beats_a_passer) {
+    if (access(model_path, R_OK) != 0) {
+        printf("  skipped: no fixture net at %s\n", model_path);
+        return;
+    }
+    char b[512], summary[2048] = {0};
+    fake_engine(b, sizeof(b), "passer", "printf '= pass\\n\\n'");
+    tg_match_options_t o;
+    tg_match_options_default(&o);
+    internal_player(&o.a, 16);
+    o.b.cmd = b;
+    o.games = 1;
+    o.board_size = 9;
+    o.komi = 7.5f;
+    o.max_moves = 200;
+    FILE *f = fmemopen(summary, sizeof(summary), "w");
+    o.summary = f;
+    tg_match_result_t res;
+    tg_err_t err = {0};
+    int rc = tg_match_run(&o, &res, &err);
+    fclose(f);
+    if (rc) printf("  %s\n", err.msg);
+    ASSERT_EQ(rc, 0);
+    ASSERT_EQ(res.a_wins_black, 1);
+    ASSERT_CONTAINS(summary, "a_winrate=1.0000 elo=inf elo_lo=");
+
+    /* Bad internal settings are refused before anything starts. */
+    o.a.visits = -1;
+    ASSERT_EQ(tg_match_run(&o, &res, &err), TG_EINVAL);
+    o.a.visits = 10;
+    o.a.model = "/nonexistent/model.bin.gz";
+    ASSERT_TRUE(tg_match_run(&o, &res, &err) < 0);
+    ASSERT_CONTAINS(err.msg, "starting engine A");
+}
+
 int main(void) {
+    snprintf(model_path, sizeof(model_path), "%s/g170-b6c96-s175395328-d26788732.bin.gz",
+             test_fixtures_dir());
     snprintf(sgf_dir, sizeof(sgf_dir), "/tmp/tengen_match_test_%d", (int)getpid());
     RUN(passers_alternate_colours_and_score_komi);
     RUN(komi_zero_is_a_draw);
@@ -168,6 +320,9 @@ int main(void) {
     RUN(garbage_and_resignation);
     RUN(hung_engine_times_out_and_is_restarted);
     RUN(bad_options_and_dead_engines);
+    RUN(winrate_interval_and_elo);
+    RUN(internal_players_play_each_other);
+    RUN(internal_player_beats_a_passer);
     /* clean up the SGFs */
     DIR *d = opendir(sgf_dir);
     if (d) {
