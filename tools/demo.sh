@@ -24,7 +24,7 @@ engine="$bin gtp"
 if [ -n "$model" ] && [ -f "$model" ]; then
   echo "== self-check: net speed ($model)"
   $bin bench nn --model "$model" --board-size "$size" --batch 8 --threads "$(nproc)" --seconds 2
-  engine="$bin gtp --model $model"
+  engine="$bin gtp --model $model --visits 50"
 else
   echo "== no model file ('$model'): tengen plays random legal moves"
 fi

@@ -1,7 +1,7 @@
 /* cmd_selfplay.c: `tengen selfplay`: KataGo-style self-play into a data directory
  * (src/selfplay/selfplay.h).
  *
- * Nets come from --models-dir (newest *.bin.gz / *.bin, KataGo's findLatestModel; none: the
+ * Nets come from --models-dir (newest .bin.gz or .bin file, KataGo's findLatestModel; none: the
  * uniform random evaluator, data under "random"); data goes to OUT/<net>/tdata/X.npz and
  * OUT/<net>/sgfs/X.sgf. SIGINT / SIGTERM stop the run gracefully: games in progress are
  * dropped, every finished game's rows and SGF are written, nothing is left half-written. The
