@@ -13,6 +13,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "nn/nn_cuda.h"
 #include "util/log.h"
 
 struct tg_nn_evaluator_s {
@@ -53,6 +54,13 @@ int tg_nn_evaluator_create_ex(const char *model_path, const tg_nn_backend_t *bac
                         model_path, tg_model_num_spatial_inputs(ev->model),
                         tg_model_num_global_inputs(ev->model), TG_NN_NUM_SPATIAL, TG_NN_NUM_GLOBAL);
         goto fail_inputs;
+    }
+    /* No explicit backend: the CPU one, unless TENGEN_NN_BACKEND names another
+     * (auto|cpu|cuda|cuda-fp16, see tg_nn_backend_select; e.g. to run the tests on a GPU). */
+    const char *env_backend = getenv("TENGEN_NN_BACKEND");
+    if (!backend && env_backend && *env_backend) {
+        rc = tg_nn_backend_select(env_backend, &backend, err);
+        if (rc < 0) goto fail_inputs;
     }
     ev->backend = backend ? backend : tg_nn_backend_cpu();
     ev->max_batch = max_batch;

@@ -54,7 +54,8 @@ typedef struct tg_nn_evaluator_s tg_nn_evaluator_t;
 int tg_nn_evaluator_create(const char *model_path, int max_batch, int threads,
                            tg_nn_evaluator_t **out, tg_err_t *err);
 
-/* Same with an explicit backend (e.g. a CUDA one); backend NULL = CPU. */
+/* Same with an explicit backend (e.g. tg_nn_backend_cuda()); backend NULL = CPU, or the one
+ * $TENGEN_NN_BACKEND names (auto|cpu|cuda|cuda-fp16, see nn_cuda.h) when that is set. */
 int tg_nn_evaluator_create_ex(const char *model_path, const tg_nn_backend_t *backend, int max_batch,
                               int threads, tg_nn_evaluator_t **out, tg_err_t *err);
 
