@@ -2,7 +2,11 @@
 # gpu-verify.sh: build tengen's CUDA backend on a GPU machine and verify it in one call: every
 # CUDA test (kernels vs CPU twins, forward vs CPU, KataGo golden in fp32 and fp16, backend
 # choice, the host emulation of the backend's orchestration) and the benches (`tengen bench nn --backend cuda|cuda-fp16`, batch 1..256, 19x19 and
-# 9x9; `tengen bench selfplay` on the GPU). Results go to $OUT (6 files, see the end).
+# 9x9; `tengen bench selfplay` on the GPU). The CUDA trainer too: its kernels vs their CPU twins
+# (cuda.train_kernels), its host emulation (cuda.train_emulation), grads and a 100-step loss
+# curve vs the CPU trainer in fp32/fp16/bf16 (cuda.train_curve), and `tengen bench train
+# --backend cuda` for b6c96 and b10c128 at batch 128 and 256 in fp32, fp16 and bf16.
+# Results go to $OUT (7 files, see the end).
 #
 # Two steps, because the GPU machine has CUDA, cuDNN and CMake but no Debian registry:
 #   1. Here (a machine with apt):      tools/gpu-verify.sh --prepare [--with-openblas]
@@ -14,7 +18,7 @@
 #   2. On the GPU machine (the device `run` tool, carry [".deps"]):
 #      OUT=... tools/gpu-verify.sh
 #      Knobs: BENCH_SECONDS (default 0.5), BENCH_BATCHES (default "1 2 4 8 16 32 64 128 256"),
-#      JOBS (default nproc), SKIP_BENCH=1.
+#      TRAIN_BENCH_SECONDS (default 2), JOBS (default nproc), SKIP_BENCH=1.
 # Exit status: 0 when the build and every test passed (a CUDA test that SKIPs counts as a
 # failure here: this script only runs where a GPU is expected), 1 otherwise.
 set -u
@@ -124,6 +128,7 @@ say "GPU: $(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head
 
 # ---- Build ----------------------------------------------------------------------------------
 TARGETS="tengen test_cuda_select test_cuda_host_emulation test_cuda_kernels test_cuda_forward test_cuda_golden test_cuda_golden_fp16"
+TARGETS="$TARGETS test_cuda_train_emulation test_cuda_train_kernels test_cuda_train_curve"
 ZLIB_ARGS=""
 [ -f /usr/include/zlib.h ] || ZLIB_ARGS="-DZLIB_ROOT=$DEPS/root/usr"
 {
@@ -142,7 +147,7 @@ say "ok   build ($(grep -c -i 'warning' "$OUT/build.log") warning lines in build
 # ---- Tests ------------------------------------------------------------------------------------
 export TENGEN_FIXTURES=$DEPS/fixtures
 : >"$OUT/tests.log"
-for t in select host_emulation kernels forward golden golden_fp16; do
+for t in select host_emulation kernels forward golden golden_fp16 train_emulation train_kernels train_curve; do
     echo "=== cuda.$t" >>"$OUT/tests.log"
     (cd "$BUILD" && timeout 600 "./test_cuda_$t") >>"$OUT/tests.log" 2>&1
     rc=$?
@@ -158,7 +163,7 @@ for t in select host_emulation kernels forward golden golden_fp16; do
         ;;
     esac
 done
-grep -E "max\|diff\||nmse|^    [a-zA-Z]+ +[0-9.e-]+$" "$OUT/tests.log" >>"$SUMMARY"
+grep -E "max\|diff\||nmse|^    [a-zA-Z]+ +[0-9.e-]+$|curve|mean loss|skipped steps" "$OUT/tests.log" >>"$SUMMARY"
 
 # ---- Benches ----------------------------------------------------------------------------------
 if [ "${SKIP_BENCH:-0}" != 1 ]; then
@@ -184,9 +189,25 @@ if [ "${SKIP_BENCH:-0}" != 1 ]; then
         TENGEN_NN_BACKEND=$be timeout 240 "$BUILD/tengen" bench selfplay --model "$NET" 2>&1 |
             sed "s/^bench=selfplay /bench=selfplay backend=$be /" >>"$OUT/bench_selfplay.txt"
     done
-    grep -h "^bench=" "$B" "$OUT/bench_selfplay.txt" >>"$SUMMARY"
+    # Training: CUDA trainer (fp32, fp16 with loss scaling, bf16), plus one CPU reference line.
+    TB=$OUT/bench_train.txt
+    : >"$TB"
+    TS=${TRAIN_BENCH_SECONDS:-2}
+    for model in b6c96 b10c128; do
+        for batch in 128 256; do
+            for prec in fp32 fp16 bf16; do
+                timeout 120 "$BUILD/tengen" bench train --backend cuda --precision $prec \
+                    --model-kind $model --batch $batch --seconds "$TS" >>"$TB" 2>&1 ||
+                    echo "bench failed: train cuda $model $batch $prec" >>"$TB"
+            done
+        done
+    done
+    timeout 120 "$BUILD/tengen" bench train --backend cpu --model-kind b6c96 --batch 128 \
+        --threads "$JOBS" --seconds "$TS" >>"$TB" 2>&1 || echo "bench failed: train cpu" >>"$TB"
+    grep -h "^bench=" "$B" "$OUT/bench_selfplay.txt" "$TB" >>"$SUMMARY"
 fi
 
 say "status: $([ $status = 0 ] && echo PASS || echo FAIL)"
 # Files in $OUT: summary.txt env.txt build.log tests.log bench_nn.txt bench_selfplay.txt
+# bench_train.txt
 exit $status

@@ -122,6 +122,24 @@ void train__loss_sample(const train_outputs_t *out, const train_outputs_t *grad,
 double train__softplus_floor(double x, int squared, int exact, double *dydx);
 double train__huber(double x, double delta, double *dydx);
 
+/* ---- Checkpoints (shared by the CPU and CUDA trainers) ------------------------------------ */
+
+/* Counters and sampling state stored in a checkpoint next to the buffers. */
+typedef struct train_ckpt_state_s {
+    int64_t steps, samples;
+    uint64_t seq_pos;
+    uint64_t rng[4]; /* tg_rng_t state */
+} train_ckpt_state_t;
+
+/* The TGCK checkpoint (format in train.h, trainer_save) of m's params and momentum, the
+ * lookahead slow weights slow (num_params) and st. Atomic write. */
+int train__ckpt_save(const char *path, const train_model_t *m, const float *slow,
+                     const train_ckpt_state_t *st, tg_err_t *err);
+/* Reads it back into m (params, momentum), slow and st after checking magic, version, config,
+ * size and CRC; nothing is changed on error. */
+int train__ckpt_load(const char *path, train_model_t *m, float *slow, train_ckpt_state_t *st,
+                     tg_err_t *err);
+
 /* Exact loss gradients in every worker of t (finite-difference checks only). */
 void trainer__set_exact_grad(trainer_t *t, int exact);
 

@@ -446,27 +446,28 @@ static int ckpt_write(FILE *fp, const void *p, size_t n, uint32_t *crc) {
     return fwrite(p, 1, n, fp) == n ? 0 : TG_EIO;
 }
 
-int trainer_save(const trainer_t *t, const char *path, tg_err_t *err) {
+int train__ckpt_save(const char *path, const train_model_t *m, const float *slow,
+                     const train_ckpt_state_t *st, tg_err_t *err) {
     ckpt_header_t h;
     memset(&h, 0, sizeof(h));
     memcpy(h.magic, CKPT_MAGIC, 4);
     h.version = CKPT_VERSION;
-    h.cfg = t->model.cfg;
-    h.pos_len = t->model.pos_len;
-    h.num_params = t->model.num_params;
-    h.steps = t->steps;
-    h.samples = t->samples;
-    h.seq_pos = t->seq_pos;
-    memcpy(h.rng, t->rng.s, sizeof(h.rng));
+    h.cfg = m->cfg;
+    h.pos_len = m->pos_len;
+    h.num_params = m->num_params;
+    h.steps = st->steps;
+    h.samples = st->samples;
+    h.seq_pos = st->seq_pos;
+    memcpy(h.rng, st->rng, sizeof(h.rng));
     tg_atomic_file_t af;
     int rc = tg_atomic_file_open(&af, path, err);
     if (rc) return rc;
     uint32_t crc = 0;
-    const size_t bytes = t->model.num_params * sizeof(float);
+    const size_t bytes = m->num_params * sizeof(float);
     rc = ckpt_write(af.fp, &h, sizeof(h), &crc);
-    if (!rc) rc = ckpt_write(af.fp, t->model.params, bytes, &crc);
-    if (!rc) rc = ckpt_write(af.fp, t->model.momentum, bytes, &crc);
-    if (!rc) rc = ckpt_write(af.fp, t->slow, bytes, &crc);
+    if (!rc) rc = ckpt_write(af.fp, m->params, bytes, &crc);
+    if (!rc) rc = ckpt_write(af.fp, m->momentum, bytes, &crc);
+    if (!rc) rc = ckpt_write(af.fp, slow, bytes, &crc);
     if (!rc) rc = fwrite(&crc, sizeof(crc), 1, af.fp) == 1 ? 0 : TG_EIO;
     if (rc) {
         tg_atomic_file_abort(&af);
@@ -475,12 +476,13 @@ int trainer_save(const trainer_t *t, const char *path, tg_err_t *err) {
     return tg_atomic_file_commit(&af, err);
 }
 
-int trainer_load(trainer_t *t, const char *path, tg_err_t *err) {
+int train__ckpt_load(const char *path, train_model_t *m, float *slow, train_ckpt_state_t *st,
+                     tg_err_t *err) {
     char *buf = NULL;
     size_t len = 0;
     int rc = tg_file_read_all(path, (size_t)1 << 34, &buf, &len, err);
     if (rc) return rc;
-    const size_t bytes = t->model.num_params * sizeof(float);
+    const size_t bytes = m->num_params * sizeof(float);
     const size_t want = sizeof(ckpt_header_t) + 3 * bytes + sizeof(uint32_t);
     ckpt_header_t h;
     if (len < sizeof(h)) {
@@ -493,11 +495,11 @@ int trainer_load(trainer_t *t, const char *path, tg_err_t *err) {
     else if (h.version != CKPT_VERSION)
         rc = tg_err_set(err, TG_EUNSUPPORTED, "%s: checkpoint version %u, expected %u", path,
                         h.version, CKPT_VERSION);
-    else if (memcmp(&h.cfg, &t->model.cfg, sizeof(h.cfg)) != 0 || h.pos_len != t->model.pos_len ||
-             h.num_params != t->model.num_params)
+    else if (memcmp(&h.cfg, &m->cfg, sizeof(h.cfg)) != 0 || h.pos_len != m->pos_len ||
+             h.num_params != m->num_params)
         rc = tg_err_set(err, TG_EINVAL,
                         "%s: checkpoint is for model %s at pos_len %d, not %s at %d", path,
-                        h.cfg.name, h.pos_len, t->model.cfg.name, t->model.pos_len);
+                        h.cfg.name, h.pos_len, m->cfg.name, m->pos_len);
     else if (len != want)
         rc = tg_err_set(err, TG_EFORMAT, "%s: checkpoint is %zu bytes, expected %zu", path, len,
                         want);
@@ -508,14 +510,32 @@ int trainer_load(trainer_t *t, const char *path, tg_err_t *err) {
     }
     if (!rc) {
         const char *p = buf + sizeof(h);
-        memcpy(t->model.params, p, bytes);
-        memcpy(t->model.momentum, p + bytes, bytes);
-        memcpy(t->slow, p + 2 * bytes, bytes);
-        t->steps = h.steps;
-        t->samples = h.samples;
-        t->seq_pos = h.seq_pos;
-        memcpy(t->rng.s, h.rng, sizeof(h.rng));
+        memcpy(m->params, p, bytes);
+        memcpy(m->momentum, p + bytes, bytes);
+        memcpy(slow, p + 2 * bytes, bytes);
+        st->steps = h.steps;
+        st->samples = h.samples;
+        st->seq_pos = h.seq_pos;
+        memcpy(st->rng, h.rng, sizeof(h.rng));
     }
     free(buf);
     return rc;
+}
+
+int trainer_save(const trainer_t *t, const char *path, tg_err_t *err) {
+    train_ckpt_state_t st = {.steps = t->steps, .samples = t->samples, .seq_pos = t->seq_pos};
+    memcpy(st.rng, t->rng.s, sizeof(st.rng));
+    return train__ckpt_save(path, &t->model, t->slow, &st, err);
+}
+
+int trainer_load(trainer_t *t, const char *path, tg_err_t *err) {
+    train_ckpt_state_t st;
+    memset(&st, 0, sizeof(st));
+    int rc = train__ckpt_load(path, &t->model, t->slow, &st, err);
+    if (rc) return rc;
+    t->steps = st.steps;
+    t->samples = st.samples;
+    t->seq_pos = st.seq_pos;
+    memcpy(t->rng.s, st.rng, sizeof(st.rng));
+    return 0;
 }
