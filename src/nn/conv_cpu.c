@@ -5,7 +5,11 @@
  * file's weights, so the weight tensor (ky*kx*ic, oc) multiplies it directly: no weight
  * repacking. Rows are processed NN_CONV_CHUNK_ROWS at a time so the scratch stays in L2.
  * 1x1 kernels skip the gather and multiply the input rows in place. The CPU reference for
- * tests is the direct 7-loop form in tests/nn/test_ops.c. */
+ * tests is the direct 7-loop form in tests/nn/test_ops.c.
+ *
+ * The CPU backend runs 3x3 and 5x5 layers by Winograd (winograd_cpu.c, ~3x faster); this
+ * path serves the other layers (1x1 heads) and, with TENGEN_NN_CONV=im2col, every layer, as
+ * the reference the Winograd path is checked against. */
 #include <string.h>
 
 #include "nn/ops_cpu.h"

@@ -3,10 +3,21 @@
  * Design. Activations are NHWC "row" tensors (n, L*L, C) (ops_cpu.h). A forward pass runs
  * SPMD on a small pool: the calling thread is worker 0 and `threads - 1` uv threads join it.
  * Every worker walks the whole net; spatial ops split the n*L*L rows evenly between workers,
- * and per-sample ops (pooling, the heads' matmuls) split the samples. Workers meet at a
- * spinning barrier wherever a 3x3 convolution is about to read rows another worker wrote, or
- * a buffer other workers still read is about to be overwritten. GEMMs are OpenBLAS in
- * single-thread mode (openblas_set_num_threads(1), process-wide): all parallelism is ours.
+ * per-sample ops (pooling, the heads' matmuls) split the samples, and 3x3 convolutions run
+ * as Winograd F(4x4,3x3) layers (winograd_cpu.c) whose 4x4 output tiles the workers claim
+ * dynamically from an atomic counter (a worker slowed by another process on its core does
+ * less). Workers meet at a spinning barrier wherever an op is about to read points another
+ * worker wrote, or a buffer other workers still read is about to be overwritten. GEMMs other
+ * than Winograd's own kernel are OpenBLAS in single-thread mode (openblas_set_num_threads(1),
+ * process-wide): all parallelism is ours.
+ *
+ * Fusion. A Winograd layer applies the following batch norm + activation + mask as its
+ * output points are made: an ordinary block's regularConv writes act(mid_bn(.)) straight into
+ * M, and every block's finalConv (residual add) also writes the next block's act(pre_bn(.))
+ * (or the trunk tip's) into A. A gpool block's regularConv and gpoolConv share one input
+ * transform and GEMM. So an ordinary block costs two barriers and no separate norm pass.
+ * TENGEN_NN_CONV=im2col (read at create) selects the im2col + sgemm path for every conv, the
+ * reference the Winograd path is tested against (tests/nn/test_model_forward.c).
  *
  * Threads:
  *     caller (worker 0) --run--> [w0 | w1 | ... | wT-1] --barriers per layer--> done
@@ -14,14 +25,14 @@
  *
  * Memory. create() sizes every buffer for max_batch positions at L = 19 (one aligned
  * allocation per buffer); forward() never allocates. Buffers: one trunk per nesting depth,
- * four scratch tensors A R M G (n*361*max_channels each), per-worker im2col scratch, and
- * per-sample vectors. Masking follows formats.md §1.10: every norm output is multiplied by
- * the on-board mask, conv outputs and residual adds are not (off-board values are junk that
- * every consumer masks away). */
+ * four scratch tensors A R M G (n*361*max_channels each), per-worker im2col / Winograd
+ * scratch, per-sample vectors, and the Winograd-domain weights of every 3x3 / 5x5 layer (4x
+ * the file's 3x3 weights: 36 instead of 9 floats per channel pair). Masking follows formats.md
+ * §1.10: every norm output is multiplied by the on-board mask, conv outputs and residual adds
+ * are not (off-board values are junk that every consumer masks away). */
 #include "nn/nn.h"
 
 #include <math.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,11 +52,22 @@
 
 typedef struct cpu_ctx_s cpu_ctx_t;
 
+/* One atomic counter per cache line (workers hammer them at the same time). */
+typedef struct nn_tile_counter_s {
+    _Alignas(64) atomic_size_t next;
+} nn_tile_counter_t;
+
+/* A 3x3 layer run by Winograd, fused with a second one on the same input when cv2 != NULL. */
+typedef struct wino_layer_s {
+    const tg_conv_t *cv, *cv2;
+} wino_layer_t;
+
 typedef struct cpu_worker_s {
     cpu_ctx_t *ctx;
     int tid;
     int sense;      /* this worker's barrier sense; touched only by its own thread */
-    float *scratch; /* im2col chunk (NN_CONV_CHUNK_ROWS * max_k) */
+    int wino_seq;   /* Winograd layers this worker has run in this forward */
+    float *scratch; /* im2col chunk (NN_CONV_CHUNK_ROWS * max_k) or Winograd scratch */
 } cpu_worker_t;
 
 struct cpu_ctx_s {
@@ -53,6 +75,12 @@ struct cpu_ctx_s {
     int max_batch, nthreads;
     size_t max_k;      /* max ky*kx*ic over convs */
     size_t vec_stride; /* floats per sample in the vector workspaces */
+
+    /* Winograd-domain weights of every 3x3 conv (none when TENGEN_NN_CONV=im2col). A gpool
+     * block's regularConv and gpoolConv share one entry (keyed by regularConv). */
+    int nwino;
+    wino_layer_t *wino_conv; /* (nwino) layer(s) -> wino[i] */
+    nn_wino_t *wino;         /* (nwino) */
 
     /* Per-call arguments, written by the caller before waking workers. */
     int n, len;
@@ -77,11 +105,24 @@ struct cpu_ctx_s {
     int stop, done_count;
     atomic_int bar_count;
     atomic_int bar_sense;
+    /* Barrier sleepers. Lock: bar_mu guards the wait on bar_cv; bar_sleepers and bar_sense are
+     * seq_cst so a releaser either sees a sleeper or the sleeper sees the new sense. */
+    uv_mutex_t bar_mu;
+    uv_cond_t bar_cv;
+    atomic_int bar_sleepers;
+
+    /* Winograd tiles are handed out dynamically: layer call i of a forward takes claims of
+     * tile_claim tiles from tile_next[i] (reset by the caller before each forward), so a
+     * worker slowed by other processes on its core does less of the layer. */
+    nn_tile_counter_t *tile_next; /* (nwino) */
+    size_t tile_claim;
 };
 
 /* ---- Pool -------------------------------------------------------------------------------- */
 
-/* Sense-reversing barrier: spins briefly (layers are short), then yields the core. */
+/* Sense-reversing barrier: spins briefly (~60 us: layers are short), then sleeps on bar_cv,
+ * so a worker waiting for one that another process holds off its core gives the core away
+ * instead of burning it (the last arriver wakes sleepers). */
 static void barrier(cpu_worker_t *w) {
     cpu_ctx_t *c = w->ctx;
     if (c->nthreads == 1) return;
@@ -89,16 +130,24 @@ static void barrier(cpu_worker_t *w) {
     w->sense = s;
     if (atomic_fetch_add_explicit(&c->bar_count, 1, memory_order_acq_rel) == c->nthreads - 1) {
         atomic_store_explicit(&c->bar_count, 0, memory_order_relaxed);
-        atomic_store_explicit(&c->bar_sense, s, memory_order_release);
+        atomic_store(&c->bar_sense, s); /* seq_cst: ordered before the sleeper check */
+        if (atomic_load(&c->bar_sleepers) > 0) {
+            uv_mutex_lock(&c->bar_mu);
+            uv_cond_broadcast(&c->bar_cv);
+            uv_mutex_unlock(&c->bar_mu);
+        }
         return;
     }
-    int spins = 0;
-    while (atomic_load_explicit(&c->bar_sense, memory_order_acquire) != s) {
-        if (++spins < 4000)
-            __builtin_ia32_pause();
-        else
-            sched_yield();
+    for (int spins = 0; spins < 4000; spins++) {
+        if (atomic_load_explicit(&c->bar_sense, memory_order_acquire) == s) return;
+        __builtin_ia32_pause();
     }
+    uv_mutex_lock(&c->bar_mu);
+    atomic_fetch_add(&c->bar_sleepers, 1);
+    while (atomic_load(&c->bar_sense) != s)
+        uv_cond_wait(&c->bar_cv, &c->bar_mu);
+    atomic_fetch_sub(&c->bar_sleepers, 1);
+    uv_mutex_unlock(&c->bar_mu);
 }
 
 static void forward_worker(cpu_worker_t *w);
@@ -137,55 +186,140 @@ typedef struct {
     size_t s0, s1; /* samples */
 } span_t;
 
-static void run_stack(cpu_worker_t *w, const span_t *sp, const tg_block_t *blocks, int nblocks,
-                      int depth);
+static const nn_wino_t *wino_find(const cpu_ctx_t *c, const tg_conv_t *cv) {
+    for (int i = 0; i < c->nwino; i++)
+        if (c->wino_conv[i].cv == cv) return &c->wino[i];
+    return NULL;
+}
 
-static void run_block(cpu_worker_t *w, const span_t *sp, const tg_block_t *b, int depth) {
+/* This worker's part of a Winograd layer: claims of c->tile_claim tiles until none are left
+ * (one thread: all tiles in one call). Every worker must call this for every Winograd layer,
+ * in the same order. Results do not depend on who computes which tile. */
+static void wino_run(cpu_worker_t *w, const nn_wino_t *wt, const float *in, float beta, float *out,
+                     float *out2, const nn_wino_epi_t *epi) {
     cpu_ctx_t *c = w->ctx;
-    const int len = c->len, hw = len * len;
-    float *t = c->trunk[depth];
-    nn__bn_act_rows(&b->pre_bn, b->pre_act.kind, t, c->a, c->mask, sp->r0, sp->r1);
-    barrier(w);
-    if (b->kind == TG_BLOCK_NESTED) {
-        float *u = c->trunk[depth + 1];
-        nn__conv_rows(&b->conv1, c->a, len, sp->r0, sp->r1, 0.0f, u, w->scratch);
-        barrier(w);
-        run_stack(w, sp, b->blocks, b->num_blocks, depth + 1);
-        barrier(w);
-        nn__bn_act_rows(&b->mid_bn, b->mid_act.kind, u, c->mbuf, c->mask, sp->r0, sp->r1);
-        barrier(w);
-        nn__conv_rows(&b->conv2, c->mbuf, len, sp->r0, sp->r1, 1.0f, t, w->scratch);
+    const size_t total = nn__wino_num_tiles(c->n, c->len);
+    if (c->nthreads == 1) {
+        nn__wino_conv_tiles(wt, in, c->len, 0, total, beta, out, out2, epi, w->scratch);
         return;
     }
-    nn__conv_rows(&b->conv1, c->a, len, sp->r0, sp->r1, 0.0f, c->r, w->scratch);
-    if (b->kind == TG_BLOCK_GPOOL) {
-        const int gc = b->gpool_conv.oc, rc = b->conv1.oc;
-        nn__conv_rows(&b->gpool_conv, c->a, len, sp->r0, sp->r1, 0.0f, c->g, w->scratch);
-        nn__bn_act_rows(&b->gpool_bn, b->gpool_act.kind, c->g, c->g, c->mask, sp->r0, sp->r1);
-        barrier(w);
-        for (size_t s = sp->s0; s < sp->s1; s++) {
-            float *pooled = c->vec_a + s * c->vec_stride;
-            nn__gpool_sample(c->g + s * hw * gc, c->mask + s * hw, hw, gc, c->mask_sum[s], pooled);
-            nn__matmul_vec(&b->gpool_to_bias, NULL, pooled, c->vec_b + s * c->vec_stride);
-        }
-        barrier(w);
-        for (size_t r = sp->r0; r < sp->r1; r++) {
-            const float *bias = c->vec_b + (r / hw) * c->vec_stride;
-            float *row = c->r + r * rc;
-            for (int i = 0; i < rc; i++)
-                row[i] += bias[i];
-        }
+    atomic_size_t *next = &c->tile_next[w->wino_seq++].next;
+    for (;;) {
+        size_t t0 = atomic_fetch_add_explicit(next, c->tile_claim, memory_order_relaxed);
+        if (t0 >= total) break;
+        size_t t1 = t0 + c->tile_claim < total ? t0 + c->tile_claim : total;
+        nn__wino_conv_tiles(wt, in, c->len, t0, t1, beta, out, out2, epi, w->scratch);
     }
-    nn__bn_act_rows(&b->mid_bn, b->mid_act.kind, c->r, c->mbuf, c->mask, sp->r0, sp->r1);
-    barrier(w);
-    nn__conv_rows(&b->conv2, c->mbuf, len, sp->r0, sp->r1, 1.0f, t, w->scratch);
+}
+
+/* A batch norm + activation + mask to apply to a layer's output points as they are made
+ * (nn_wino_epi_t), into out; bn == NULL: none. */
+typedef struct {
+    const tg_bn_t *bn;
+    tg_act_kind_t act;
+    float *out;
+} epi_t;
+
+/* One convolution layer, this worker's share: claimed Winograd tiles for 3x3 layers (when
+ * enabled), else rows [r0, r1) by im2col. With e->bn, also e->out = act(bn(y)) * mask on the
+ * same points; keep_out = 0 then lets a Winograd layer skip storing y itself (beta must be 0;
+ * im2col layers store it anyway, as scratch). A tiled layer writes points other than rows
+ * [r0, r1), so when the next op reads this worker's rows (sync_after), wait for everyone. */
+static void conv_layer(cpu_worker_t *w, const span_t *sp, const tg_conv_t *cv, const float *in,
+                       float beta, float *out, const epi_t *e, int keep_out, int sync_after) {
+    cpu_ctx_t *c = w->ctx;
+    const nn_wino_t *wt = wino_find(c, cv);
+    const int has_epi = e && e->bn;
+    if (!wt) {
+        nn__conv_rows(cv, in, c->len, sp->r0, sp->r1, beta, out, w->scratch);
+        if (has_epi) nn__bn_act_rows(e->bn, e->act, out, e->out, c->mask, sp->r0, sp->r1);
+        return;
+    }
+    nn_wino_epi_t we = {.bn = has_epi ? e->bn : NULL,
+                        .act = has_epi ? e->act : TG_ACT_IDENTITY,
+                        .mask = c->mask,
+                        .out = has_epi ? e->out : NULL};
+    wino_run(w, wt, in, beta, (keep_out || !has_epi) ? out : NULL, NULL, has_epi ? &we : NULL);
+    if (sync_after) barrier(w);
 }
 
 static void run_stack(cpu_worker_t *w, const span_t *sp, const tg_block_t *blocks, int nblocks,
-                      int depth) {
+                      int depth, const epi_t *after);
+
+/* One residual block on trunk[depth]. pre_done: c->a already holds act(pre_bn(trunk)) (fused
+ * into the previous block's last conv, and a barrier passed since). next: the norm to fuse
+ * into this block's last conv (the next block's pre_bn, or the trunk tip), or NULL. */
+static void run_block(cpu_worker_t *w, const span_t *sp, const tg_block_t *b, int depth,
+                      int pre_done, const epi_t *next) {
+    cpu_ctx_t *c = w->ctx;
+    const int len = c->len, hw = len * len;
+    float *t = c->trunk[depth];
+    if (!pre_done) {
+        nn__bn_act_rows(&b->pre_bn, b->pre_act.kind, t, c->a, c->mask, sp->r0, sp->r1);
+        barrier(w);
+    }
+    if (b->kind == TG_BLOCK_NESTED) {
+        float *u = c->trunk[depth + 1];
+        conv_layer(w, sp, &b->conv1, c->a, 0.0f, u, NULL, 1, 0); /* barrier follows */
+        barrier(w);
+        run_stack(w, sp, b->blocks, b->num_blocks, depth + 1, NULL);
+        barrier(w);
+        nn__bn_act_rows(&b->mid_bn, b->mid_act.kind, u, c->mbuf, c->mask, sp->r0, sp->r1);
+        barrier(w);
+        conv_layer(w, sp, &b->conv2, c->mbuf, 1.0f, t, next, 1, 0); /* callers barrier next */
+        return;
+    }
+    if (b->kind == TG_BLOCK_ORDINARY) {
+        /* conv1 with mid_bn fused: c->mbuf directly (c->r is only im2col scratch). */
+        const epi_t mid = {&b->mid_bn, b->mid_act.kind, c->mbuf};
+        conv_layer(w, sp, &b->conv1, c->a, 0.0f, c->r, &mid, 0, 0);
+        barrier(w);
+        conv_layer(w, sp, &b->conv2, c->mbuf, 1.0f, t, next, 1, 0); /* callers barrier next */
+        return;
+    }
+    /* Global-pooling block. */
+    const int gc = b->gpool_conv.oc, rc = b->conv1.oc;
+    const nn_wino_t *fused = wino_find(c, &b->conv1);
+    if (fused && fused->oc1 < fused->oc) {
+        /* regularConv and gpoolConv as one Winograd layer: c->r and c->g in one pass. */
+        wino_run(w, fused, c->a, 0.0f, c->r, c->g, NULL);
+        barrier(w);
+    } else {
+        conv_layer(w, sp, &b->conv1, c->a, 0.0f, c->r, NULL, 1, 0); /* read after barriers */
+        conv_layer(w, sp, &b->gpool_conv, c->a, 0.0f, c->g, NULL, 1, 1);
+    }
+    nn__bn_act_rows(&b->gpool_bn, b->gpool_act.kind, c->g, c->g, c->mask, sp->r0, sp->r1);
+    barrier(w);
+    for (size_t s = sp->s0; s < sp->s1; s++) {
+        float *pooled = c->vec_a + s * c->vec_stride;
+        nn__gpool_sample(c->g + s * hw * gc, c->mask + s * hw, hw, gc, c->mask_sum[s], pooled);
+        nn__matmul_vec(&b->gpool_to_bias, NULL, pooled, c->vec_b + s * c->vec_stride);
+    }
+    barrier(w);
+    for (size_t r = sp->r0; r < sp->r1; r++) {
+        const float *bias = c->vec_b + (r / hw) * c->vec_stride;
+        float *row = c->r + r * rc;
+        for (int i = 0; i < rc; i++)
+            row[i] += bias[i];
+    }
+    nn__bn_act_rows(&b->mid_bn, b->mid_act.kind, c->r, c->mbuf, c->mask, sp->r0, sp->r1);
+    barrier(w);
+    conv_layer(w, sp, &b->conv2, c->mbuf, 1.0f, t, next, 1, 0); /* callers barrier next */
+}
+
+/* Runs a stack of blocks on trunk[depth]; each block's last conv also computes the next
+ * block's pre_bn into c->a, and the last block's computes `after` (when not NULL). */
+static void run_stack(cpu_worker_t *w, const span_t *sp, const tg_block_t *blocks, int nblocks,
+                      int depth, const epi_t *after) {
+    cpu_ctx_t *c = w->ctx;
     for (int i = 0; i < nblocks; i++) {
-        if (i > 0) barrier(w); /* conv2 of block i-1 still reads mbuf rows of other workers */
-        run_block(w, sp, &blocks[i], depth);
+        if (i > 0) barrier(w); /* block i-1's last conv wrote c->a points of other workers */
+        epi_t next = {0};
+        if (i + 1 < nblocks)
+            next = (epi_t){&blocks[i + 1].pre_bn, blocks[i + 1].pre_act.kind, c->a};
+        else if (after)
+            next = *after;
+        run_block(w, sp, &blocks[i], depth, i > 0, &next);
     }
 }
 
@@ -221,7 +355,7 @@ static void forward_worker(cpu_worker_t *w) {
     }
     barrier(w);
     float *t = c->trunk[0];
-    nn__conv_rows(&tr->initial_conv, c->x, len, sp.r0, sp.r1, 0.0f, t, w->scratch);
+    conv_layer(w, &sp, &tr->initial_conv, c->x, 0.0f, t, NULL, 1, 1);
     for (size_t r = sp.r0; r < sp.r1; r++) {
         const float *gb = c->vec_a + (r / hw) * c->vec_stride;
         float *row = t + r * W;
@@ -229,26 +363,29 @@ static void forward_worker(cpu_worker_t *w) {
             row[i] += gb[i];
     }
     barrier(w); /* vec_a is reused by gpool blocks */
-    run_stack(w, &sp, tr->blocks, tr->num_blocks, 0);
+    /* The trunk; its last conv also applies the trunk tip norm, into c->a. */
+    const epi_t tip = {&tr->tip_bn, tr->tip_act.kind, c->a};
+    if (tr->num_blocks > 0) {
+        run_stack(w, &sp, tr->blocks, tr->num_blocks, 0, &tip);
+    } else {
+        nn__bn_act_rows(&tr->tip_bn, tr->tip_act.kind, t, c->a, c->mask, sp.r0, sp.r1);
+    }
     barrier(w);
 
-    /* Trunk tip into A, then the heads' first convolutions. */
-    nn__bn_act_rows(&tr->tip_bn, tr->tip_act.kind, t, c->a, c->mask, sp.r0, sp.r1);
-    barrier(w);
+    /* The heads' first convolutions. */
     const tg_policy_head_t *ph = &m->policy;
     const tg_value_head_t *vh = &m->value;
     const int cp1 = ph->p1_conv.oc, cg1 = ph->g1_conv.oc, cv1 = vh->v1_conv.oc;
     const int P = ph->num_channels, S = m->num_score_values;
-    nn__conv_rows(&ph->p1_conv, c->a, len, sp.r0, sp.r1, 0.0f, c->r, w->scratch);
-    nn__conv_rows(&ph->g1_conv, c->a, len, sp.r0, sp.r1, 0.0f, c->g, w->scratch);
+    conv_layer(w, &sp, &ph->p1_conv, c->a, 0.0f, c->r, NULL, 1, 0);
+    conv_layer(w, &sp, &ph->g1_conv, c->a, 0.0f, c->g, NULL, 1, 1);
     nn__bn_act_rows(&ph->g1_bn, ph->g1_act.kind, c->g, c->g, c->mask, sp.r0, sp.r1);
-    nn__conv_rows(&vh->v1_conv, c->a, len, sp.r0, sp.r1, 0.0f, c->mbuf, w->scratch);
+    conv_layer(w, &sp, &vh->v1_conv, c->a, 0.0f, c->mbuf, NULL, 1, 1);
     nn__bn_act_rows(&vh->v1_bn, vh->v1_act.kind, c->mbuf, c->mbuf, c->mask, sp.r0, sp.r1);
     barrier(w);
 
     /* Ownership (conv C_v1 -> 1) straight into the output, rows = (n, L*L). */
-    nn__conv_rows(&vh->ownership_conv, c->mbuf, len, sp.r0, sp.r1, 0.0f, c->out.ownership,
-                  w->scratch);
+    conv_layer(w, &sp, &vh->ownership_conv, c->mbuf, 0.0f, c->out.ownership, NULL, 1, 0);
     /* Per-sample head vectors. */
     for (size_t s = sp.s0; s < sp.s1; s++) {
         float *q = c->vec_a + s * c->vec_stride;
@@ -282,7 +419,7 @@ static void forward_worker(cpu_worker_t *w) {
     }
     nn__bn_act_rows(&ph->p1_bn, ph->p1_act.kind, c->r, c->r, c->mask, sp.r0, sp.r1);
     if (ph->p2_conv.ky != 1 || ph->p2_conv.kx != 1) barrier(w);
-    nn__conv_rows(&ph->p2_conv, c->r, len, sp.r0, sp.r1, 0.0f, c->g, w->scratch);
+    conv_layer(w, &sp, &ph->p2_conv, c->r, 0.0f, c->g, NULL, 1, 1);
     for (size_t r = sp.r0; r < sp.r1; r++) {
         size_t s = r / hw, pos = r % hw;
         for (int k = 0; k < P; k++)
@@ -309,6 +446,50 @@ static void stack_limits(const tg_block_t *b, int n, size_t *max_k, int *max_vec
     }
 }
 
+/* Layers run by Winograd: 3x3, and 5x5 (KataGo's input layer) as four 3x3 sub-kernels
+ * (2.8x fewer multiplies than direct). */
+static int is_wino_conv(const tg_conv_t *cv) {
+    return cv->w && cv->ky == cv->kx && (cv->ky == 3 || cv->ky == 5);
+}
+
+/* Appends the Winograd layers of a block stack to list (when list != NULL) and counts them. */
+static int stack_wino_layers(const tg_block_t *b, int n, wino_layer_t *list, int count) {
+    for (int i = 0; i < n; i++) {
+        const tg_conv_t *c1 = &b[i].conv1, *gc = &b[i].gpool_conv, *c2 = &b[i].conv2;
+        int fuse = b[i].kind == TG_BLOCK_GPOOL && is_wino_conv(c1) && is_wino_conv(gc) &&
+                   c1->ic == gc->ic && c1->ky == gc->ky;
+        wino_layer_t layers[3] = {{c1, fuse ? gc : NULL}, {fuse ? NULL : gc, NULL}, {c2, NULL}};
+        for (int j = 0; j < 3; j++) {
+            if (!layers[j].cv || !is_wino_conv(layers[j].cv)) continue;
+            if (list) list[count] = layers[j];
+            count++;
+        }
+        if (b[i].kind == TG_BLOCK_NESTED)
+            count = stack_wino_layers(b[i].blocks, b[i].num_blocks, list, count);
+    }
+    return count;
+}
+
+static int model_wino_layers(const tg_model_t *m, wino_layer_t *list) {
+    const tg_conv_t *convs[6] = {&m->trunk.initial_conv, &m->policy.p1_conv,
+                                 &m->policy.g1_conv,     &m->policy.p2_conv,
+                                 &m->value.v1_conv,      &m->value.ownership_conv};
+    int count = stack_wino_layers(m->trunk.blocks, m->trunk.num_blocks, list, 0);
+    for (int j = 0; j < 6; j++) {
+        if (!is_wino_conv(convs[j])) continue;
+        if (list) list[count] = (wino_layer_t){convs[j], NULL};
+        count++;
+    }
+    return count;
+}
+
+/* Winograd is the default for 3x3 and 5x5 convs; TENGEN_NN_CONV=im2col selects the im2col
+ * reference path (read at create). */
+static int wino_enabled(void) {
+    const char *e = getenv("TENGEN_NN_CONV");
+    return !(e && strcmp(e, "im2col") == 0);
+}
+
 static void cpu_destroy(void *vctx) {
     cpu_ctx_t *c = vctx;
     if (!c) return;
@@ -324,12 +505,20 @@ static void cpu_destroy(void *vctx) {
         uv_cond_destroy(&c->cv_start);
         uv_cond_destroy(&c->cv_done);
         uv_mutex_destroy(&c->mu);
+        uv_cond_destroy(&c->bar_cv);
+        uv_mutex_destroy(&c->bar_mu);
     }
     free(c->threads);
     if (c->workers)
         for (int i = 0; i < c->nthreads; i++)
             free(c->workers[i].scratch);
     free(c->workers);
+    if (c->wino)
+        for (int i = 0; i < c->nwino; i++)
+            nn__wino_free(&c->wino[i]);
+    free(c->wino);
+    free(c->wino_conv);
+    free(c->tile_next);
     if (c->trunk)
         for (int d = 0; d <= c->m->max_nesting; d++)
             free(c->trunk[d]);
@@ -407,6 +596,32 @@ static int cpu_create(const tg_model_t *m, int max_batch, int threads, void **ou
     }
     if (3 * m->max_channels > max_vec) max_vec = 3 * m->max_channels;
     c->max_k = max_k;
+    size_t scratch_floats = NN_CONV_CHUNK_ROWS * max_k;
+    if (wino_enabled()) {
+        int nw = model_wino_layers(m, NULL);
+        c->wino_conv = calloc((size_t)nw + 1, sizeof *c->wino_conv);
+        c->wino = calloc((size_t)nw + 1, sizeof *c->wino);
+        if (!c->wino_conv || !c->wino) {
+            cpu_destroy(c);
+            return tg_err_set(err, TG_ENOMEM, "nn cpu: out of memory");
+        }
+        model_wino_layers(m, c->wino_conv);
+        c->tile_next = aligned_alloc(64, sizeof *c->tile_next * ((size_t)nw + 1));
+        if (!c->tile_next) {
+            cpu_destroy(c);
+            return tg_err_set(err, TG_ENOMEM, "nn cpu: out of memory");
+        }
+        for (; c->nwino < nw; c->nwino++) {
+            const wino_layer_t *l = &c->wino_conv[c->nwino];
+            if (nn__wino_pack(&c->wino[c->nwino], l->cv, l->cv2) < 0) {
+                cpu_destroy(c);
+                return tg_err_set(err, TG_ENOMEM, "nn cpu: out of memory for layer %s",
+                                  l->cv->name);
+            }
+            size_t f = nn__wino_scratch_floats(&c->wino[c->nwino]);
+            if (f > scratch_floats) scratch_floats = f;
+        }
+    }
     c->vec_stride = ((size_t)max_vec + 15) / 16 * 16;
 
     const size_t rows = (size_t)max_batch * NN_HW_MAX;
@@ -431,7 +646,7 @@ static int cpu_create(const tg_model_t *m, int max_batch, int threads, void **ou
         for (int i = 0; i < threads && ok; i++) {
             c->workers[i].ctx = c;
             c->workers[i].tid = i;
-            ok = (c->workers[i].scratch = alloc_floats(NN_CONV_CHUNK_ROWS * max_k)) != NULL;
+            ok = (c->workers[i].scratch = alloc_floats(scratch_floats)) != NULL;
         }
     }
     if (!ok) {
@@ -445,7 +660,8 @@ static int cpu_create(const tg_model_t *m, int max_batch, int threads, void **ou
 #endif
     c->threads = calloc((size_t)threads, sizeof *c->threads);
     if (!c->threads || uv_mutex_init(&c->mu) != 0 || uv_cond_init(&c->cv_start) != 0 ||
-        uv_cond_init(&c->cv_done) != 0) {
+        uv_cond_init(&c->cv_done) != 0 || uv_mutex_init(&c->bar_mu) != 0 ||
+        uv_cond_init(&c->bar_cv) != 0) {
         free(c->threads);
         c->threads = NULL; /* the sync objects are leaked only in this near-impossible case */
         cpu_destroy(c);
@@ -476,6 +692,20 @@ static int cpu_forward(void *vctx, int n, int len, const float *spatial, const f
     if (!out->policy || !out->policy_pass || !out->value || !out->score || !out->ownership)
         return tg_err_set(err, TG_EINVAL, "nn cpu forward: an output array is NULL");
     c->n = n;
+    /* Claims of half a worker's even share, so that normally each worker takes two and a
+     * slowed worker's leftovers go to the others; but at least min(32, a full share) tiles,
+     * since every claim streams the layer's whole weight set (1.3 MB for 96 -> 96) through
+     * the core: a batch-1 19x19 layer (25 tiles) goes out as one claim per worker. Counters
+     * are reset before the workers wake (the mutex below orders these stores before their
+     * loads). */
+    const size_t tiles = nn__wino_num_tiles(n, len), nt = (size_t)c->nthreads;
+    size_t half = (tiles + 2 * nt - 1) / (2 * nt), full = (tiles + nt - 1) / nt;
+    size_t floor_claim = full < 32 ? full : 32;
+    c->tile_claim = half > floor_claim ? half : floor_claim;
+    for (int i = 0; i < c->nwino; i++)
+        atomic_store_explicit(&c->tile_next[i].next, 0, memory_order_relaxed);
+    for (int i = 0; i < c->nthreads; i++)
+        c->workers[i].wino_seq = 0;
     c->len = len;
     c->in_spatial = spatial;
     c->in_global = global;

@@ -56,4 +56,55 @@ void nn__vpool_sample(const float *in, int hw, int c, float mask_sum, float *out
 /* out (oc) = in (ic) x w (+ bias when b != NULL), one vector. */
 void nn__matmul_vec(const tg_matmul_t *mm, const tg_matbias_t *b, const float *in, float *out);
 
+/* Winograd F(4x4, 3x3) for "same" convolutions (winograd_cpu.c): 3x3 kernels, and larger odd
+ * kernels as ceil(ky/3) x ceil(kx/3) zero-padded 3x3 sub-kernels on shifted input patches
+ * (a 5x5 kernel: 4 x 36 instead of 16 x 25 multiplies per 4x4 tile and channel pair). Tiles
+ * are 4x4 output blocks numbered t = (s * T + ty) * T + tx, T = ceil(L / 4); tile t covers
+ * output points (4ty..4ty+3, 4tx..4tx+3) of sample s, clipped to the L x L tensor. */
+#define NN_WINO_CHUNK_TILES 64 /* tiles per transform/GEMM chunk (V and M stay in L2) */
+
+#define NN_WINO_MAX_KERNEL 9 /* largest ky, kx accepted (odd) */
+
+/* Layer weights in the Winograd domain: u (36, k, ocp), U = G g G^T per sub-kernel and
+ * channel pair, row q*ic + i for sub-kernel q and input channel i, k = nsub * ic; ocp = oc
+ * rounded up to 16 (padding columns are 0). Channels [0, oc1) are the first layer's,
+ * [oc1, oc) an optional second layer's on the same input. Owned: free with nn__wino_free. */
+typedef struct nn_wino_s {
+    int ky, kx, ic, k, oc, oc1, ocp;
+    float *u; /* (36, k, ocp) */
+} nn_wino_t;
+
+/* Transforms cv's weights, and cv2's after them when cv2 != NULL (same shape but oc), in
+ * double. Returns 0, TG_EINVAL when a kernel side is even or above NN_WINO_MAX_KERNEL or the
+ * two layers' shapes differ, or TG_ENOMEM. */
+int nn__wino_pack(nn_wino_t *wt, const tg_conv_t *cv, const tg_conv_t *cv2);
+void nn__wino_free(nn_wino_t *wt);
+
+/* Floats of scratch one nn__wino_conv_tiles call on wt needs. */
+size_t nn__wino_scratch_floats(const nn_wino_t *wt);
+
+/* Tiles of an (n, L*L) tensor: n * ceil(L/4)^2. */
+size_t nn__wino_num_tiles(int n, int len);
+
+/* Optional fused epilogue of a Winograd layer: out[r] = act(y[r] * merged_scale +
+ * merged_bias) * mask[r] (0 where the mask is 0), y the layer's output after the beta add.
+ * This is nn__bn_act_rows applied to the layer's own points, saving a pass and a barrier. */
+typedef struct nn_wino_epi_s {
+    const tg_bn_t *bn;
+    tg_act_kind_t act;
+    const float *mask; /* (n*len*len) */
+    float *out;        /* (n, len*len, oc1) */
+} nn_wino_epi_t;
+
+/* Convolution of tiles [t0, t1) of in (n, len*len, ic): every output point r those tiles
+ * cover gets y[r] = conv(in)[r][0, oc1) + beta * out[r], stored in out (n, len*len, oc1)
+ * unless out is NULL (then beta must be 0); for a fused pair, out2[r] = conv(in)[r][oc1, oc)
+ * + beta * out2[r] (out2 (n, len*len, oc - oc1), else unused); with epi != NULL, also
+ * epi->out[r] (see nn_wino_epi_t). No other point is touched. Zero padding outside the
+ * L x L tensor; in must be finite everywhere inside it. scratch: nn__wino_scratch_floats(wt)
+ * floats. No allocation. */
+void nn__wino_conv_tiles(const nn_wino_t *wt, const float *in, int len, size_t t0, size_t t1,
+                         float beta, float *out, float *out2, const nn_wino_epi_t *epi,
+                         float *scratch);
+
 #endif

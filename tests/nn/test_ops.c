@@ -98,6 +98,184 @@ TEST(conv_vs_direct) {
     }
 }
 
+/* Winograd F(4x4,3x3) against the direct form, 3x3 and larger kernels (as 3x3 sub-kernels):
+ * channel counts on and off the 16-lane grid
+ * (and above the kernel's 96-column block), board lengths that are and are not multiples of
+ * the tile size (more tiles than one chunk at 19x19, n = 3), a small board masked inside a
+ * bigger tensor, tile ranges split unevenly as three workers would, beta = 1 accumulation,
+ * and no write outside the requested tiles. */
+TEST(winograd_vs_direct) {
+    static const int shapes[][7] = {
+        /* ky kx ic oc len n board */
+        {3, 3, 96, 96, 19, 3, 19},
+        {3, 3, 96, 96, 19, 1, 9},
+        {3, 3, 64, 96, 13, 2, 13},
+        {3, 3, 96, 64, 9, 2, 7},
+        {3, 3, 5, 7, 9, 1, 9},
+        {3, 3, 33, 112, 7, 2, 5},
+        {3, 3, 16, 200, 5, 1, 5},
+        {3, 3, 8, 8, 1, 2, 1},
+        {3, 3, 24, 16, 2, 1, 2},
+        {3, 3, 96, 96, 4, 2, 3},
+        {3, 3, 17, 40, 11, 2, 11},
+        /* larger kernels as 3x3 sub-kernels: KataGo's 5x5 input layer, and others */
+        {5, 5, 22, 96, 19, 2, 19},
+        {5, 5, 22, 96, 19, 1, 9},
+        {5, 5, 22, 96, 9, 2, 7},
+        {5, 5, 3, 4, 2, 1, 2},
+        {5, 3, 6, 20, 7, 1, 7},
+        {7, 7, 4, 16, 9, 1, 9},
+        {1, 3, 8, 16, 6, 1, 6},
+    };
+    for (size_t t = 0; t < TG_ARRAY_LEN(shapes); t++) {
+        tg_conv_t cv = {
+            .ky = shapes[t][0], .kx = shapes[t][1], .ic = shapes[t][2], .oc = shapes[t][3]};
+        int len = shapes[t][4], n = shapes[t][5], board = shapes[t][6];
+        const size_t nw = (size_t)cv.ky * cv.kx * cv.ic * cv.oc;
+        size_t rows = (size_t)n * len * len;
+        float *w = malloc(sizeof(float) * nw);
+        float *in = malloc(sizeof(float) * rows * cv.ic);
+        float *out = malloc(sizeof(float) * rows * cv.oc);
+        float *ref = malloc(sizeof(float) * rows * cv.oc);
+        /* Weights at a trained net's scale (~1/sqrt(fan-in)); inputs 0 off the board. */
+        fill(w, nw);
+        for (size_t i = 0; i < nw; i++)
+            w[i] *= 1.0f / sqrtf((float)(cv.ky * cv.kx * cv.ic));
+        fill(in, rows * cv.ic);
+        for (size_t r = 0; r < rows; r++) {
+            int pos = (int)(r % ((size_t)len * len)), y = pos / len, x = pos % len;
+            if (y >= board || x >= board) memset(in + r * cv.ic, 0, sizeof(float) * cv.ic);
+        }
+        cv.w = w;
+        conv_ref(&cv, in, n, len, ref);
+        nn_wino_t wt;
+        ASSERT_EQ(nn__wino_pack(&wt, &cv, NULL), 0);
+        float *scratch = malloc(sizeof(float) * nn__wino_scratch_floats(&wt));
+        size_t tiles = nn__wino_num_tiles(n, len);
+        ASSERT_EQ(tiles, (size_t)n * ((len + 3) / 4) * ((len + 3) / 4));
+        /* Only the first third of the tiles: every other point keeps its sentinel. */
+        for (size_t i = 0; i < rows * cv.oc; i++)
+            out[i] = 12345.0f;
+        size_t a = tiles / 3, b = tiles - tiles / 5;
+        nn__wino_conv_tiles(&wt, in, len, 0, a, 0.0f, out, NULL, NULL, scratch);
+        int nt = (len + 3) / 4;
+        for (size_t r = 0; r < rows; r++) {
+            size_t s = r / ((size_t)len * len);
+            int pos = (int)(r % ((size_t)len * len)), y = pos / len, x = pos % len;
+            size_t tile = (s * nt + (size_t)(y / 4)) * nt + (size_t)(x / 4);
+            if (tile < a) continue;
+            for (int o = 0; o < cv.oc; o++)
+                if (out[r * cv.oc + o] != 12345.0f)
+                    TEST__FAIL("winograd %zu: row %zu outside tiles [0, %zu) written", t, r, a);
+        }
+        nn__wino_conv_tiles(&wt, in, len, a, b, 0.0f, out, NULL, NULL, scratch);
+        nn__wino_conv_tiles(&wt, in, len, b, tiles, 0.0f, out, NULL, NULL, scratch);
+        double e = max_rel_err(out, ref, rows * cv.oc);
+        printf("  winograd %zu: %dx%d ic %d oc %d len %d: max rel err %.2g\n", t, cv.ky, cv.kx,
+               cv.ic, cv.oc, len, e);
+        if (e > 1e-4) TEST__FAIL("winograd %zu: rel err %g", t, e);
+        /* Fused epilogue, y not stored: eout = relu(y * scale + bias) * mask, as bn_act_rows. */
+        float *sc = malloc(sizeof(float) * cv.oc), *bi = malloc(sizeof(float) * cv.oc);
+        float *mask = malloc(sizeof(float) * rows);
+        float *eout = malloc(sizeof(float) * rows * cv.oc);
+        float *eref = malloc(sizeof(float) * rows * cv.oc);
+        fill(sc, (size_t)cv.oc);
+        fill(bi, (size_t)cv.oc);
+        for (size_t r = 0; r < rows; r++) {
+            int pos = (int)(r % ((size_t)len * len)), y = pos / len, x = pos % len;
+            mask[r] = (y < board && x < board) ? 1.0f : 0.0f;
+        }
+        tg_bn_t bn = {.c = cv.oc, .merged_scale = sc, .merged_bias = bi};
+        nn_wino_epi_t epi = {.bn = &bn, .act = TG_ACT_RELU, .mask = mask, .out = eout};
+        nn__wino_conv_tiles(&wt, in, len, 0, b, 0.0f, NULL, NULL, &epi, scratch);
+        nn__wino_conv_tiles(&wt, in, len, b, tiles, 0.0f, NULL, NULL, &epi, scratch);
+        nn__bn_act_rows(&bn, TG_ACT_RELU, ref, eref, mask, 0, rows);
+        e = max_rel_err(eout, eref, rows * cv.oc);
+        if (e > 1e-4) TEST__FAIL("winograd %zu epilogue: rel err %g", t, e);
+        free(sc);
+        free(bi);
+        free(mask);
+        free(eout);
+        free(eref);
+        /* beta = 1 accumulates: out = ref + ref. */
+        nn__wino_conv_tiles(&wt, in, len, 0, tiles, 1.0f, out, NULL, NULL, scratch);
+        for (size_t i = 0; i < rows * cv.oc; i++)
+            ref[i] *= 2.0f;
+        e = max_rel_err(out, ref, rows * cv.oc);
+        if (e > 1e-4) TEST__FAIL("winograd %zu beta=1: rel err %g", t, e);
+        nn__wino_free(&wt);
+        free(w);
+        free(in);
+        free(out);
+        free(ref);
+        free(scratch);
+    }
+    tg_conv_t even = {.ky = 4, .kx = 3, .ic = 4, .oc = 4},
+              big = {.ky = 11, .kx = 11, .ic = 4, .oc = 4};
+    nn_wino_t wt;
+    ASSERT_EQ(nn__wino_pack(&wt, &even, NULL), TG_EINVAL);
+    ASSERT_EQ(nn__wino_pack(&wt, &big, NULL), TG_EINVAL);
+}
+
+/* Two 3x3 layers on the same input packed as one Winograd layer (a gpool block's regularConv
+ * and gpoolConv) give each layer's own output, in two tensors, with beta = 0 and 1. */
+TEST(winograd_fused_pair) {
+    static const int shapes[][5] = {
+        /* ic oc1 oc2 len n */
+        {96, 64, 32, 19, 2},
+        {32, 40, 8, 9, 1},
+        {16, 16, 100, 7, 2},
+    };
+    for (size_t t = 0; t < TG_ARRAY_LEN(shapes); t++) {
+        int ic = shapes[t][0], len = shapes[t][3], n = shapes[t][4];
+        tg_conv_t cv[2] = {{.ky = 3, .kx = 3, .ic = ic, .oc = shapes[t][1]},
+                           {.ky = 3, .kx = 3, .ic = ic, .oc = shapes[t][2]}};
+        size_t rows = (size_t)n * len * len;
+        float *in = malloc(sizeof(float) * rows * ic);
+        float *w[2], *out[2], *ref[2];
+        fill(in, rows * ic);
+        for (int k = 0; k < 2; k++) {
+            w[k] = malloc(sizeof(float) * 9 * ic * cv[k].oc);
+            out[k] = malloc(sizeof(float) * rows * cv[k].oc);
+            ref[k] = malloc(sizeof(float) * rows * cv[k].oc);
+            fill(w[k], (size_t)9 * ic * cv[k].oc);
+            cv[k].w = w[k];
+            conv_ref(&cv[k], in, n, len, ref[k]);
+        }
+        nn_wino_t wt;
+        ASSERT_EQ(nn__wino_pack(&wt, &cv[0], &cv[1]), 0);
+        float *scratch = malloc(sizeof(float) * nn__wino_scratch_floats(&wt));
+        ASSERT_EQ(wt.oc1, cv[0].oc);
+        ASSERT_EQ(wt.oc, cv[0].oc + cv[1].oc);
+        size_t tiles = nn__wino_num_tiles(n, len);
+        for (int beta = 0; beta <= 1; beta++) {
+            nn__wino_conv_tiles(&wt, in, len, 0, tiles / 2, (float)beta, out[0], out[1], NULL,
+                                scratch);
+            nn__wino_conv_tiles(&wt, in, len, tiles / 2, tiles, (float)beta, out[0], out[1], NULL,
+                                scratch);
+            for (int k = 0; k < 2; k++) {
+                double e = max_rel_err(out[k], ref[k], rows * cv[k].oc);
+                if (e > 1e-4) TEST__FAIL("fused %zu layer %d beta %d: rel err %g", t, k, beta, e);
+                for (size_t i = 0; i < rows * cv[k].oc; i++)
+                    ref[k][i] *= 2.0f; /* beta = 1 next: out = ref + ref */
+            }
+        }
+        nn__wino_free(&wt);
+        for (int k = 0; k < 2; k++) {
+            free(w[k]);
+            free(out[k]);
+            free(ref[k]);
+        }
+        free(in);
+        free(scratch);
+    }
+    tg_conv_t a = {.ky = 3, .kx = 3, .ic = 8, .oc = 4}, b = {.ky = 3, .kx = 3, .ic = 9, .oc = 4};
+    tg_conv_t c = {.ky = 5, .kx = 5, .ic = 8, .oc = 4};
+    nn_wino_t wt;
+    ASSERT_EQ(nn__wino_pack(&wt, &a, &b), TG_EINVAL);
+    ASSERT_EQ(nn__wino_pack(&wt, &a, &c), TG_EINVAL);
+}
+
 TEST(gemm_blas_vs_portable) {
     static const int shapes[][3] = {{1, 1, 1}, {17, 33, 65}, {361, 96, 864}, {5, 300, 7}};
     for (size_t t = 0; t < TG_ARRAY_LEN(shapes); t++) {
@@ -236,6 +414,8 @@ TEST(matmul_vec) {
 int main(void) {
     tg_rng_seed(&g_rng, 42, 0);
     RUN(conv_vs_direct);
+    RUN(winograd_vs_direct);
+    RUN(winograd_fused_pair);
     RUN(gemm_blas_vs_portable);
     RUN(bn_act_mask);
     RUN(pool_with_mask);
