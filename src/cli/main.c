@@ -15,13 +15,18 @@ typedef struct subcommand_s {
 } subcommand_t;
 
 static const subcommand_t subcommands[] = {
-    {"gtp", cmd_gtp, "play Go over GTP (random legal play, or a KataGo net with --model)"},
-    {"match", cmd_match, "play games between two GTP engines, write SGFs and a summary"},
+    {"run", cmd_run,
+     "the whole loop (selfplay, train, export, gate) from one config; pause/resume"},
+    {"status", cmd_status, "summarise a run directory, running or not"},
+    {"gtp", cmd_gtp,
+     "play Go over GTP (MCTS with a KataGo net via --model, else random legal play)"},
+    {"match", cmd_match,
+     "games between two players (GTP programs or in-process nets): SGFs, win rate, Elo"},
     {"config", cmd_config, "check a config file and print the effective config with docs"},
-    {"selfplay", cmd_selfplay, "play selfplay games with MCTS, write KataGo .npz rows and SGFs"},
+    {"selfplay", cmd_selfplay, "selfplay games with MCTS: KataGo .npz training rows and SGFs"},
     {"train", cmd_train, "train a net on KataGo .npz data, with resumable checkpoints"},
     {"export", cmd_export, "export a trainer checkpoint as a KataGo model (version 15)"},
-    {"bench", cmd_bench, "benchmarks: `bench playout`, `bench nn`"},
+    {"bench", cmd_bench, "benchmarks: playout, nn, search, selfplay, train"},
 };
 
 static void print_usage(FILE *out) {
