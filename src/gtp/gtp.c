@@ -252,36 +252,12 @@ static int nn_best_move(tg_gtp_engine_t *e, tg_loc_t *out, tg_err_t *err) {
 
 /* ---- Search ---------------------------------------------------------------------------------- */
 
-/* KataGo's GTP search settings: Setup::loadParams fallbacks for SETUP_FOR_GTP (algorithms.md
- * §2.9, "GTP fallback" column), restricted to what search/search.h implements (no uncertainty
- * weighting, subtree bias, optimism, noise pruning, ending bonus or graph search). */
+/* KataGo's GTP search settings (tg_search_params_gtp) with this engine's limits. */
 static tg_search_params_t gtp_search_params(const tg_gtp_options_t *o) {
-    tg_search_params_t p = tg_search_params_selfplay();
+    tg_search_params_t p = tg_search_params_gtp();
     p.max_visits = o->max_visits;
     p.max_time_s = o->max_time_s;
     p.num_threads = o->search_threads > 0 ? o->search_threads : 1;
-    p.static_score_utility_factor = 0.1;
-    p.dynamic_score_utility_factor = 0.3;
-    p.dynamic_score_center_zero_weight = 0.2;
-    p.dynamic_score_center_scale = 0.75;
-    p.cpuct_exploration = 1.0;
-    p.cpuct_exploration_log = 0.45;
-    p.cpuct_exploration_base = 500.0;
-    p.cpuct_utility_stdev_scale = 0.85;
-    p.cpuct_utility_stdev_prior = 0.40;
-    p.cpuct_utility_stdev_prior_weight = 2.0;
-    p.fpu_reduction_max = 0.2;
-    p.root_fpu_reduction_max = 0.1;
-    p.value_weight_exponent = 0.25;
-    p.root_noise_enabled = false;
-    p.root_policy_temperature_early = 1.0;
-    p.root_policy_temperature = 1.0;
-    p.root_desired_per_child_visits_coeff = 0.0;
-    p.root_num_symmetries_to_sample = 1;
-    p.chosen_move_temperature_early = 0.5;
-    p.chosen_move_temperature = 0.1;
-    p.chosen_move_temperature_halflife = 19.0;
-    p.use_lcb_for_selection = true;
     /* Time-only limits: room for about 5 minutes of a fast CPU search. */
     if (p.max_visits == 0) p.max_nodes_hint = 400000;
     p.seed = o->seed ? o->seed : 1;

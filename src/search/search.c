@@ -74,6 +74,33 @@ tg_search_params_t tg_search_params_selfplay(void) {
     return p;
 }
 
+tg_search_params_t tg_search_params_gtp(void) {
+    tg_search_params_t p = tg_search_params_selfplay();
+    p.static_score_utility_factor = 0.1;
+    p.dynamic_score_utility_factor = 0.3;
+    p.dynamic_score_center_zero_weight = 0.2;
+    p.dynamic_score_center_scale = 0.75;
+    p.cpuct_exploration = 1.0;
+    p.cpuct_exploration_log = 0.45;
+    p.cpuct_exploration_base = 500.0;
+    p.cpuct_utility_stdev_scale = 0.85;
+    p.cpuct_utility_stdev_prior = 0.40;
+    p.cpuct_utility_stdev_prior_weight = 2.0;
+    p.fpu_reduction_max = 0.2;
+    p.root_fpu_reduction_max = 0.1;
+    p.value_weight_exponent = 0.25;
+    p.root_noise_enabled = false;
+    p.root_policy_temperature_early = 1.0;
+    p.root_policy_temperature = 1.0;
+    p.root_desired_per_child_visits_coeff = 0.0;
+    p.root_num_symmetries_to_sample = 1;
+    p.chosen_move_temperature_early = 0.5;
+    p.chosen_move_temperature = 0.1;
+    p.chosen_move_temperature_halflife = 19.0;
+    p.use_lcb_for_selection = true;
+    return p;
+}
+
 void tg_search_params_make_cheap(tg_search_params_t *p, int64_t visits) {
     p->max_visits = visits;
     p->root_noise_enabled = false;
@@ -118,7 +145,8 @@ int tg_search_params_validate(const tg_search_params_t *p, tg_err_t *err) {
     return 0;
 }
 
-/* ---- Small helpers ---------------------------------------------------------------------------- */
+/* ---- Small helpers ----------------------------------------------------------------------------
+ */
 
 static double search__now_s(void) {
     struct timespec ts;
@@ -249,7 +277,8 @@ static int search__expand(tg_search_t *s, search_node_t *node, const tg_game_t *
     return 0;
 }
 
-/* ---- Arenas ------------------------------------------------------------------------------------ */
+/* ---- Arenas ------------------------------------------------------------------------------------
+ */
 
 static int search__ensure_arenas(tg_search_t *s, int64_t nodes, int64_t edges) {
     if (nodes > s->node_capacity) {
@@ -327,7 +356,8 @@ int tg_search_create(const tg_search_params_t *params, const tg_search_evaluator
 
 void tg_search_destroy(tg_search_t *s) {
     if (!s) return;
-    for (int i = 0; i < s->num_thread_slots; i++) free(s->threads[i]);
+    for (int i = 0; i < s->num_thread_slots; i++)
+        free(s->threads[i]);
     free(s->threads);
     free(s->root_nn_scratch);
     free(s->nodes);
@@ -366,7 +396,8 @@ const tg_game_t *tg_search_root_game(const tg_search_t *s) { return &s->root_gam
 
 void tg_search_stop(tg_search_t *s) { atomic_store(&s->stop_requested, true); }
 
-/* ---- Tree reuse -------------------------------------------------------------------------------- */
+/* ---- Tree reuse --------------------------------------------------------------------------------
+ */
 
 /* Copies the subtree under old node `root_idx` into fresh arenas, breadth first (parents keep
  * lower indices than their children, which search__recompute_all relies on). Created children
@@ -396,8 +427,8 @@ static int search__compact(tg_search_t *s, uint32_t root_idx) {
         for (int pass = 0; pass < 2; pass++) {
             for (int j = 0; j < k; j++) {
                 uint32_t ci = j < claimed ? atomic_load(&oe[j].child) : SEARCH_NODE_NONE;
-                bool valid = ci != SEARCH_NODE_NONE &&
-                             atomic_load(&s->nodes[ci].state) != SEARCH_NODE_NEW;
+                bool valid =
+                    ci != SEARCH_NODE_NONE && atomic_load(&s->nodes[ci].state) != SEARCH_NODE_NEW;
                 if (valid != (pass == 0)) continue;
                 search_edge_t *d = &e[pass == 0 ? kept : kept + rest];
                 d->prior = oe[j].prior;
@@ -459,7 +490,8 @@ int tg_search_make_move(tg_search_t *s, tg_loc_t loc, tg_err_t *err) {
     return 0;
 }
 
-/* ---- Root preparation -------------------------------------------------------------------------- */
+/* ---- Root preparation --------------------------------------------------------------------------
+ */
 
 /* Evaluates the root with root_num_symmetries_to_sample distinct symmetries and averages them
  * into s->root_nn. */
@@ -477,7 +509,8 @@ static int search__eval_root(tg_search_t *s, tg_err_t *err) {
         }
     }
     const tg_game_t *games[8];
-    for (int i = 0; i < k; i++) games[i] = &s->root_game;
+    for (int i = 0; i < k; i++)
+        games[i] = &s->root_game;
     int rc = s->evaluator.evaluate(s->evaluator.ctx, k, games, syms, s->root_nn_scratch, err);
     if (rc) return rc;
     tg_nn_output_t *o = &s->root_nn;
@@ -531,9 +564,9 @@ static void search__prepare_root_policy(tg_search_t *s) {
             v = -1.0f;
         pol[pos] = v;
     }
-    double temp = search__interpolate_early(s, p->chosen_move_temperature_halflife,
-                                            p->root_policy_temperature_early,
-                                            p->root_policy_temperature);
+    double temp =
+        search__interpolate_early(s, p->chosen_move_temperature_halflife,
+                                  p->root_policy_temperature_early, p->root_policy_temperature);
     if (temp != 1.0) {
         double maxv = 0.0, sum = 0.0;
         for (int i = 0; i < np; i++)
@@ -657,7 +690,8 @@ static int search__prepare_root(tg_search_t *s, tg_err_t *err) {
     return 0;
 }
 
-/* ---- Playouts ---------------------------------------------------------------------------------- */
+/* ---- Playouts ----------------------------------------------------------------------------------
+ */
 
 /* PUCT choice at node (§2.3). Returns the edge index, or -1 if the node has no edge; *is_new
  * tells whether it is the unclaimed edge with the highest prior. */
@@ -815,7 +849,8 @@ static int search__playout(tg_search_t *s, search_thread_t *t) {
         search__play(t, edge->loc);
         cur = ci;
     }
-    for (int d = depth - 1; d >= 0; d--) search__recompute_stats(s, &s->nodes[t->path[d]]);
+    for (int d = depth - 1; d >= 0; d--)
+        search__recompute_stats(s, &s->nodes[t->path[d]]);
     search__undo_virtual_losses(s, t, depth);
     return 1;
 
@@ -912,7 +947,8 @@ int tg_search_run(tg_search_t *s, tg_err_t *err) {
         started = i;
     }
     search__thread_main(s->threads[0]);
-    for (int i = 1; i <= started; i++) pthread_join(tids[i], NULL);
+    for (int i = 1; i <= started; i++)
+        pthread_join(tids[i], NULL);
 
     memset(&s->last, 0, sizeof(s->last));
     rc = 0;

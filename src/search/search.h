@@ -133,6 +133,13 @@ typedef struct tg_search_params_s {
  * 0.15 (halflife 19), LCB 5.0 / 0.15. */
 tg_search_params_t tg_search_params_selfplay(void);
 
+/* KataGo's GTP search settings: the Setup::loadParams fallbacks for SETUP_FOR_GTP (algorithms.md
+ * §2.9, "GTP fallback" column), restricted to what this search implements (no uncertainty
+ * weighting, subtree bias, optimism, noise pruning, ending bonus or graph search): no noise,
+ * dynamic cPUCT, LCB, move temperature 0.5 -> 0.1. Limits as in the selfplay preset; callers
+ * set max_visits / max_time_s, threads and seed. For play, matches and gating. */
+tg_search_params_t tg_search_params_gtp(void);
+
 /* Turns p into KataGo's cheap-search settings (§2.8): max_visits = visits, no noise, root
  * policy temperature 1, root FPU = interior FPU, no forced playouts, 1 root symmetry. */
 void tg_search_params_make_cheap(tg_search_params_t *p, int64_t visits);
@@ -213,8 +220,7 @@ int tg_search_root_children(const tg_search_t *s, tg_search_child_t *out, int ca
  * maximum is >= scale_max_to_at_least. With no children, the root policy over legal moves.
  * Writes up to TG_SEARCH_MAX_MOVES entries; returns the count (> 0) or TG_ESTATE. */
 int tg_search_play_selection_values(const tg_search_t *s, bool use_lcb,
-                                    double scale_max_to_at_least, tg_loc_t *locs,
-                                    double *values);
+                                    double scale_max_to_at_least, tg_loc_t *locs, double *values);
 
 /* Policy target (§2.7, LCB per params.use_lcb_for_selection), normalized to sum 1, into
  * out[y*N+x] and out[N*N] = pass (N = board size; N*N+1 floats). Returns 0 or TG_ESTATE. */
