@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "config/config.h"
 #include "train/train.h"
 #include "util/fileio.h"
 #include "util/log.h"
@@ -29,8 +30,9 @@ static void cmd_train_usage(FILE *out) {
             "                    [--log-every N] [--save-every N]\n"
             "  Trains on KataGo training .npz files (selfplay or shuffler output) with KataGo's\n"
             "  losses and SGD; resumes from the newest checkpoint in D.\n"
-            "  -c, --config C        config file (its training keys are not wired yet; the\n"
-            "                        options below decide)\n"
+            "  -c, --config C        config file: its [train] keys (model_kind, batch, threads,\n"
+            "                        lr_per_sample, lr_scale, warmup, seed, checkpoint_dir,\n"
+            "                        steps) are the defaults; the options below override them\n"
             "  -m, --model-kind K    b2c16, b4c32, b6c96 (default), b10c128\n"
             "  -d, --data PATH       a training .npz (repeatable; extra arguments count too)\n"
             "  -o, --checkpoint-dir D  checkpoints (created if missing)\n"
@@ -118,23 +120,27 @@ int cmd_train(int argc, char **argv) {
     long steps = 1000, log_every = 10, save_every = 500;
     double lr = 3e-5, lr_scale = 1.0;
     unsigned long long seed = 1;
+    /* Which options the command line gave (they win over the config). */
+    bool set_kind = false, set_dir = false, set_steps = false, set_batch = false,
+         set_threads = false, set_lr = false, set_scale = false, set_warmup = false,
+         set_seed = false;
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "c:m:d:o:n:b:t:l:h", opts, NULL)) != -1) {
         switch (c) {
         case 'c': config = optarg; break;
-        case 'm': kind = optarg; break;
+        case 'm': kind = optarg, set_kind = true; break;
         case 'd':
             if (num_data < CMD_TRAIN_MAX_DATA) data_paths[num_data++] = optarg;
             break;
-        case 'o': dir = optarg; break;
-        case 'n': steps = strtol(optarg, NULL, 10); break;
-        case 'b': batch = atoi(optarg); break;
-        case 't': threads = atoi(optarg); break;
-        case 'l': lr = atof(optarg); break;
-        case 1: lr_scale = atof(optarg); break;
-        case 2: warmup = 0; break;
-        case 3: seed = strtoull(optarg, NULL, 10); break;
+        case 'o': dir = optarg, set_dir = true; break;
+        case 'n': steps = strtol(optarg, NULL, 10), set_steps = true; break;
+        case 'b': batch = atoi(optarg), set_batch = true; break;
+        case 't': threads = atoi(optarg), set_threads = true; break;
+        case 'l': lr = atof(optarg), set_lr = true; break;
+        case 1: lr_scale = atof(optarg), set_scale = true; break;
+        case 2: warmup = 0, set_warmup = true; break;
+        case 3: seed = strtoull(optarg, NULL, 10), set_seed = true; break;
         case 4: log_every = strtol(optarg, NULL, 10); break;
         case 5: save_every = strtol(optarg, NULL, 10); break;
         case 'h': cmd_train_usage(stdout); return 0;
@@ -143,6 +149,24 @@ int cmd_train(int argc, char **argv) {
     }
     for (int i = optind; i < argc && num_data < CMD_TRAIN_MAX_DATA; i++)
         data_paths[num_data++] = argv[i];
+    static tg_config_t cfg_file; /* static: kind and dir may point into it */
+    if (config) {
+        tg_err_t cerr;
+        tg_config_init_defaults(&cfg_file);
+        if (tg_config_load_file(&cfg_file, config, &cerr)) {
+            fprintf(stderr, "tengen train: %s\n", cerr.msg);
+            return 2;
+        }
+        if (!set_kind) kind = cfg_file.train_model_kind;
+        if (!set_dir && cfg_file.train_checkpoint_dir[0]) dir = cfg_file.train_checkpoint_dir;
+        if (!set_steps) steps = (long)cfg_file.train_steps;
+        if (!set_batch) batch = (int)cfg_file.train_batch;
+        if (!set_threads) threads = (int)cfg_file.train_threads;
+        if (!set_lr) lr = cfg_file.train_lr_per_sample;
+        if (!set_scale) lr_scale = cfg_file.train_lr_scale;
+        if (!set_warmup) warmup = cfg_file.train_warmup ? 1 : 0;
+        if (!set_seed && cfg_file.train_seed) seed = (unsigned long long)cfg_file.train_seed;
+    }
     train_config_t cfg;
     if (train_config_by_name(kind, &cfg) != 0) {
         fprintf(stderr, "tengen train: unknown --model-kind %s\n", kind);
@@ -153,7 +177,6 @@ int cmd_train(int argc, char **argv) {
         cmd_train_usage(stderr);
         return 2;
     }
-    if (config) TG_LOGW("train: --config %s: training keys are not read yet", config);
 
     tg_err_t err = {0};
     trainrows_t *data = calloc((size_t)num_data, sizeof(trainrows_t));

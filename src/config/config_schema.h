@@ -107,7 +107,59 @@
     X(selfplay, nn_len, INT, "0", 0, 19,                                                      \
       "Net tensor size; 0 = the largest board in each batch.")                               \
     X(selfplay, model_poll_s, FLOAT, "10", 0.1, 86400,                                        \
-      "Seconds between checks of the models dir for a newer net.")
+      "Seconds between checks of the models dir for a newer net.")                           \
+    X(run, devices, STRING, "cpu", 0, 0,                                                      \
+      "[cpu|cuda] `tengen run` devices: cuda = selfplay nets on the GPU, trainer on CPU.")      \
+    X(run, trainer_share_max, FLOAT, "0.5", 0.01, 1,                                          \
+      "Cap on the trainer's share of wall time (busy seconds / elapsed); sleeps above it.")   \
+    X(run, selfplay_share_max, FLOAT, "1.0", 0.01, 1,                                         \
+      "Cap on selfplay's share of CPU time while the trainer has work; 1 = no cap.")          \
+    X(run, max_backlog_batches, INT, "4", 1, 1000000,                                         \
+      "Back-pressure: selfplay pauses while the train bucket holds more than this many "      \
+      "batches (the trainer is behind its samples-per-row target).")                          \
+    X(run, status_every_s, FLOAT, "5", 0.2, 3600,                                             \
+      "Seconds between status lines (stderr) and metrics.jsonl records.")                     \
+    X(run, save_every_s, FLOAT, "120", 1, 86400,                                              \
+      "Seconds between save points (checkpoint + window + run state) besides pause.")         \
+    X(train, model_kind, STRING, "b6c96", 0, 0,                                               \
+      "Net config: b2c8test (tests), b2c16, b4c32, b6c96, b10c128.")                              \
+    X(train, batch, INT, "128", 1, 8192, "Rows per optimizer step.")                          \
+    X(train, threads, INT, "1", 1, 256, "Trainer worker threads.")                            \
+    X(train, lr_per_sample, FLOAT, "3e-5", 0, 1, "Learning rate per sample (KataGo: 3e-5).") \
+    X(train, lr_scale, FLOAT, "1.0", 0.0001, 1000, "KataGo's -lr-scale.")                     \
+    X(train, warmup, BOOL, "true", 0, 0, "KataGo's sample-count learning-rate warmup.")       \
+    X(train, symmetries, BOOL, "true", 0, 0, "One random board symmetry per batch.")          \
+    X(train, seed, INT, "0", 0, 9223372036854775807.0,                                        \
+      "Init/sampling seed of the trainer; 0 = derived from run.seed.")                        \
+    X(train, checkpoint_dir, STRING, "", 0, 0,                                                \
+      "`tengen train`: checkpoint dir when --checkpoint-dir is not given.")                   \
+    X(train, steps, INT, "1000", 0, 1e15, "`tengen train`: total steps when --steps is not given.") \
+    X(train, export_every_samples, INT, "100000", 1, 1e15,                                    \
+      "Export a model every this many trained samples.")                                      \
+    X(train, checkpoint_keep, INT, "2", 1, 1000, "Save points (checkpoints) kept in the run.") \
+    X(shuffle, min_rows, INT, "250000", 1, 1e15,                                              \
+      "Rows before training starts; window floor (KataGo -min-rows).")                        \
+    X(shuffle, max_rows, INT, "0", 0, 1e15, "Window ceiling; 0 = unbounded.")                  \
+    X(shuffle, expand_window_per_row, FLOAT, "0.4", 0, 10, "Window slope at min_rows.")       \
+    X(shuffle, taper_window_exponent, FLOAT, "0.65", 0.01, 1, "Window ~ rows^exponent.")      \
+    X(shuffle, taper_window_scale, INT, "0", 0, 1e15, "Taper scale; 0 = min_rows.")           \
+    X(shuffle, max_mb, INT, "4096", 1, 1048576, "Hard cap on window memory, MiB.")            \
+    X(shuffle, max_train_per_data, FLOAT, "4", 0, 1000,                                       \
+      "Train bucket: target training samples per new row (0 = no bucket).")                   \
+    X(shuffle, samples_per_epoch, INT, "1000000", 1, 1e15,                                    \
+      "Bucket start level (the first samples are free) and cap floor.")                       \
+    X(shuffle, max_train_bucket_size, INT, "5000000", 1, 1e15, "Train bucket cap.")           \
+    X(shuffle, sample_mode, ENUM, "replace", 0, 0,                                            \
+      "[replace|pass] Uniform draws with replacement, or passes without replacement.")       \
+    X(gate, enabled, BOOL, "false", 0, 0,                                                     \
+      "Gatekeeper: test each export against the accepted net before selfplay uses it.")      \
+    X(gate, games, INT, "100", 2, 100000, "Games per gating match (colours alternate).")      \
+    X(gate, visits, INT, "50", 1, 1000000, "Visits per move in gating and ladder games.")     \
+    X(gate, required_win_prop, FLOAT, "0.5", 0, 1,                                            \
+      "Accept when the candidate scores at least this share of the points (ties accepted).")  \
+    X(gate, max_moves, INT, "300", 1, 1999, "Move cap of a gating game (then scored).")       \
+    X(gate, ladder_games, INT, "0", 0, 100000,                                                \
+      "Without gating: games of each new net against the previous one for the Elo ladder.")
 
 enum {
 #define X(section, key, type, def, lo, hi, doc) TG_CONFIG_KEY_##section##_##key,

@@ -149,6 +149,9 @@ static int selfplay__net_open(selfplay_engine_t *e, const char *path, const char
     }
     if ((rc = tg_mkdir_p(w->tdata_dir, err)) || (rc = tg_mkdir_p(w->sgfs_dir, err))) goto fail_svc;
     tg_rng_seed(&w->rng, seed, 0x5e1f);
+    w->hooks = &p->hooks;
+    snprintf(w->net_name, sizeof(w->net_name), "%s", name);
+    w->random_net = path == NULL;
     w->max_rows = p->max_rows_per_file;
     w->npz_level = p->npz_level;
     double u = tg_rng_uniform(&w->rng);
@@ -242,6 +245,8 @@ static void selfplay__net_install(selfplay_engine_t *e, selfplay_net_t *net) {
         close = old->refs == 0;
     }
     uv_mutex_unlock(&e->lock);
+    if (e->params->hooks.on_net)
+        e->params->hooks.on_net(e->params->hooks.ctx, net->name, net->path);
     if (close) selfplay__net_close(e, old);
 }
 
@@ -310,6 +315,8 @@ static void selfplay__worker_main(void *arg) {
                 selfplay__result_string(&w->ctx.game, res, sizeof(res));
                 TG_LOGD("selfplay: game done: %dx%d, %d moves, %s, %d rows", fin->board_size,
                         fin->board_size, w->ctx.game.num_moves, res, rows);
+                if (p->hooks.on_game)
+                    p->hooks.on_game(p->hooks.ctx, net->name, rows, w->ctx.game.num_moves);
             }
         }
         selfplay__net_release(e, net);

@@ -47,12 +47,33 @@
 #include <stdint.h>
 
 #include "config/config.h"
+#include "data/trainrows.h"
 #include "game/rules.h"
 #include "search/evalservice.h"
 #include "search/search.h"
 #include "util/error.h"
 
 #define TG_SELFPLAY_MAX_CHOICES 16 /* entries per randomized-rules list and board-size list */
+
+/* Optional callbacks for a runtime that embeds selfplay (`tengen run`); each may be NULL and
+ * the zeroed struct (the default) changes nothing. */
+typedef struct tg_selfplay_hooks_s {
+    /* After an .npz file was committed under its final name, with rows = exactly its rows.
+     * Called from a game thread or selfplay's main thread while that net's writer lock is held
+     * (keep it short; it must be thread-safe across nets, whose writers flush concurrently).
+     * random_net: the rows come from the uniform random evaluator. A negative return is treated
+     * as a write error (selfplay stops with it). */
+    int (*on_file)(void *ctx, const char *net_name, bool random_net, const char *path,
+                   const trainrows_t *rows, tg_err_t *err);
+    /* After a net became the current one (selfplay's main thread); path "" for the random net. */
+    void (*on_net)(void *ctx, const char *net_name, const char *path);
+    /* After a game's rows and SGF were written (game thread). */
+    void (*on_game)(void *ctx, const char *net_name, int rows, int moves);
+    /* Before each move of every game (game threads): may block to throttle selfplay, and must
+     * return promptly once the stop flag passed to tg_selfplay_run is set. */
+    void (*before_move)(void *ctx);
+    void *ctx;
+} tg_selfplay_hooks_t;
 
 typedef struct tg_selfplay_params_s {
     int num_game_threads;
@@ -104,6 +125,8 @@ typedef struct tg_selfplay_params_s {
     tg_evalservice_params_t service; /* max_batch 0 = num_game_threads */
     int nn_threads;                  /* CPU threads of the net backend (0 = all cores) */
     double model_poll_s;
+
+    tg_selfplay_hooks_t hooks; /* all NULL by default */
 } tg_selfplay_params_t;
 
 /* KataGo's selfplay1.cfg values (algorithms.md §1.5, §2.9) on 9x9: 4 game threads. */

@@ -365,6 +365,7 @@ int selfplay__play_game(selfplay_game_ctx_t *ctx, const tg_search_evaluator_t *e
     }
 
     while (!g->game_over) {
+        if (p->hooks.before_move) p->hooks.before_move(p->hooks.ctx);
         if (ctx->stop && atomic_load(ctx->stop)) return 1;
         if (rec->num_turns >= rec->cap_turns || g->num_moves >= p->max_moves_per_game ||
             g->num_moves >= TG_GAME_MAX_MOVES - 1) {

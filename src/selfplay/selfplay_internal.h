@@ -21,6 +21,10 @@ typedef struct selfplay_writer_s {
     char sgfs_dir[1024];
     int64_t files, rows_written;
     tg_rng_t rng; /* file names */
+    /* Set at creation, read-only afterwards: for hooks->on_file. */
+    const tg_selfplay_hooks_t *hooks;
+    char net_name[256];
+    bool random_net;
 } selfplay_writer_t;
 
 /* A loaded net (or the random one) with its service and writer. refs and retired are guarded by

@@ -218,6 +218,10 @@ int selfplay__writer_flush_locked(selfplay_writer_t *w, tg_err_t *err) {
              (unsigned long long)tg_rng_u64(&w->rng));
     int rc = trainrows_write_npz(&w->rows, path, w->npz_level, err);
     if (rc) return rc;
+    if (w->hooks && w->hooks->on_file) {
+        rc = w->hooks->on_file(w->hooks->ctx, w->net_name, w->random_net, path, &w->rows, err);
+        if (rc < 0) return rc;
+    }
     w->files++;
     w->rows_written += w->rows.num_rows;
     trainrows_clear(&w->rows);
