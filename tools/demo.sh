@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
-# demo.sh CONFIG: the "main job" until `tengen run` exists: checks the config, runs a short
-# self-check (rules and net benchmarks), then plays a demo match of tengen's GTP engine against
-# the configured opponent (GNU Go by default), writing SGFs and a summary under run.dir.
+# demo.sh CONFIG: the README's main job: checks the config, runs a short self-check (rules and
+# net benchmarks), plays a demo match of tengen's searching GTP engine against the configured
+# opponent (GNU Go by default), writing SGFs and a summary under run.dir, then runs the training
+# loop (`tengen run config/quickstart.ini`) for two full cycles.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cfg="${1:-config/default.ini}"
 bin=build/tengen
 
 echo "== config ($cfg)"
-$bin config --print "$cfg" >/dev/null
-$bin config --print "$cfg" | grep -E '^(dir|board_size|rules|komi|model|games|opponent) ='
-
-get() { $bin config --print "$cfg" | awk -v s="[$1]" -v k="$2" '
-  $0 == s {in_s = 1; next} /^\[/ {in_s = 0} in_s && $1 == k {sub(/^[^=]*= ?/, ""); print; exit}'; }
+printed=$($bin config --print "$cfg")
+get() { awk -v s="[$1]" -v k="$2" '
+  $0 == s {in_s = 1; next} /^\[/ {in_s = 0} in_s && $1 == k {sub(/^[^=]*= ?/, ""); print; exit}' \
+  <<<"$printed"; }
+for key in "run dir" "game board_size" "game rules" "game komi" "nn model" "match games" \
+           "match opponent"; do
+  set -- $key
+  echo "$1.$2 = $(get "$1" "$2")"
+done
 size=$(get game board_size); model=$(get nn model); rundir=$(get run dir)
 games=$(get match games); opponent=$(get match opponent); rules=$(get game rules)
 komi=$(get game komi); max_moves=$(get match max_moves)
@@ -39,3 +44,11 @@ echo "== demo match: '$engine' vs '$opponent', $games games on ${size}x${size}"
 $bin match --black "$engine" --white "$opponent" --games "$games" --board-size "$size" \
   --komi "$komi" --rules "$rules" --max-moves "$max_moves" --sgf-dir "$rundir/sgf"
 echo "== demo done: SGFs in $rundir/sgf"
+
+# The training loop itself, bounded so the set-up finishes: two full cycles of selfplay ->
+# window -> training -> export -> model switch on config/quickstart.ini. Run it without
+# --max-cycles to train for real; Ctrl-C pauses and the same command resumes.
+echo "== tengen run config/quickstart.ini (bounded demo: 2 cycles)"
+$bin run config/quickstart.ini --dry-run
+$bin run config/quickstart.ini --max-cycles 2 --max-minutes 5
+$bin status runs/quickstart
