@@ -4,10 +4,10 @@
 #ifndef TENGEN_BENCH_BENCH_H
 #define TENGEN_BENCH_BENCH_H
 
-int bench_playout_main(int argc, char **argv); /* bench_playout.c: random legal playouts/s */
-int bench_nn_main(int argc, char **argv);      /* bench_nn.c: net evaluations/s */
-int bench_search_main(int argc, char **argv);  /* bench_search.c: MCTS playouts/s (fake net) */
-int bench_train_main(int argc, char **argv);   /* bench_train.c: training samples/s */
+int bench_playout_main(int argc, char **argv);  /* bench_playout.c: random legal playouts/s */
+int bench_nn_main(int argc, char **argv);       /* bench_nn.c: net evaluations/s */
+int bench_search_main(int argc, char **argv);   /* bench_search.c: MCTS playouts/s (fake net) */
+int bench_train_main(int argc, char **argv);    /* bench_train.c: training samples/s */
 int bench_selfplay_main(int argc, char **argv); /* bench_selfplay.c: selfplay games/rows/s */
 
 #endif

@@ -52,24 +52,31 @@ static double bench__now(void) {
 
 int bench_search_main(int argc, char **argv) {
     int size = 9, visits = 800, searches = 20, threads = 1;
-    static const struct option opts[] = {{"size", required_argument, NULL, 's'},
-                                          {"visits", required_argument, NULL, 'v'},
-                                          {"searches", required_argument, NULL, 'k'},
-                                          {"threads", required_argument, NULL, 't'},
-                                          {"help", no_argument, NULL, 'h'},
-                                          {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"size", required_argument, NULL, 's'},     {"visits", required_argument, NULL, 'v'},
+        {"searches", required_argument, NULL, 'k'}, {"threads", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case 's': size = atoi(optarg); break;
-        case 'v': visits = atoi(optarg); break;
-        case 'k': searches = atoi(optarg); break;
-        case 't': threads = atoi(optarg); break;
+        case 's':
+            size = atoi(optarg);
+            break;
+        case 'v':
+            visits = atoi(optarg);
+            break;
+        case 'k':
+            searches = atoi(optarg);
+            break;
+        case 't':
+            threads = atoi(optarg);
+            break;
         case 'h':
             printf("usage: %s [--size N] [--visits V] [--searches K] [--threads T]\n", argv[0]);
             return 0;
-        default: return 2;
+        default:
+            return 2;
         }
     }
     if (size < 2 || size > TG_BOARD_MAX || visits < 1 || searches < 1 || threads < 1) {

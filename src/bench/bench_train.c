@@ -7,7 +7,7 @@
  *
  * The CUDA trainer's steps include the host's batch gathering and upload (double-buffered) and
  * the per-step sync for the stats, as in training; --precision picks its storage type. threads
- * is reported as 0 for cuda. 
+ * is reported as 0 for cuda.
  * Rows come from --data (a KataGo .npz) or are synthetic 19x19 positions (random stones, valid
  * targets). One warm-up step, then steps until --seconds pass. The loss of every step must be
  * finite (the correctness check); gflops counts 3x the forward MACs x 2 of the trunk convs
@@ -42,13 +42,16 @@ static int synth_rows(trainrows_t *tr, int n, tg_err_t *err) {
         for (int p = 0; p < 361; p++) {
             planes[p] = 1.0f;
             double u = tg_rng_uniform(&rng);
-            if (u < 0.2) planes[361 + p] = 1.0f;
-            else if (u < 0.4) planes[2 * 361 + p] = 1.0f;
+            if (u < 0.2)
+                planes[361 + p] = 1.0f;
+            else if (u < 0.4)
+                planes[2 * 361 + p] = 1.0f;
         }
         glob[5] = -0.375f;
         trainrows_set_inputs(tr, row, planes, glob);
         int16_t *pol = trainrows_policy_row(tr, row);
-        for (int k = 0; k < 20; k++) pol[tg_rng_below(&rng, 361)] += 50;
+        for (int k = 0; k < 20; k++)
+            pol[tg_rng_below(&rng, 361)] += 50;
         trainrows_set_policy_missing(tr, row, 1);
         float *gt = trainrows_global_targets_row(tr, row);
         gt[0] = 1.0f;
@@ -81,21 +84,38 @@ int bench_train_main(int argc, char **argv) {
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case 'm': kind = optarg; break;
-        case 'b': batch = atoi(optarg); break;
-        case 't': threads = atoi(optarg); break;
-        case 's': seconds = atof(optarg); break;
-        case 'd': data = optarg; break;
-        case 'B': backend = optarg; break;
-        case 'P': precision = optarg; break;
-        case 'T': tf32 = 1; break;
+        case 'm':
+            kind = optarg;
+            break;
+        case 'b':
+            batch = atoi(optarg);
+            break;
+        case 't':
+            threads = atoi(optarg);
+            break;
+        case 's':
+            seconds = atof(optarg);
+            break;
+        case 'd':
+            data = optarg;
+            break;
+        case 'B':
+            backend = optarg;
+            break;
+        case 'P':
+            precision = optarg;
+            break;
+        case 'T':
+            tf32 = 1;
+            break;
         case 'h':
             printf("usage: bench_train [--model-kind K] [--batch B] [--threads T] [--seconds S]"
                    " [--data F.npz]\n                   [--backend cpu|cuda] [--precision "
                    "fp32|fp16|bf16] [--tf32]\n  Times training steps (defaults: b6c96, 64, 1, "
                    "5 s, cpu, fp32).\n");
             return 0;
-        default: return 2;
+        default:
+            return 2;
         }
     }
     train_config_t cfg;

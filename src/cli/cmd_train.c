@@ -80,7 +80,8 @@ static int save_and_prune(trainer_t *t, const char *dir, tg_err_t *err) {
     newest_checkpoint(dir, newest, sizeof(newest), steps, 512, &n);
     for (int i = 0; i < n; i++) { /* drop all but the KEEP newest */
         int newer = 0;
-        for (int j = 0; j < n; j++) newer += steps[j] > steps[i];
+        for (int j = 0; j < n; j++)
+            newer += steps[j] > steps[i];
         if (newer >= CMD_TRAIN_KEEP) {
             snprintf(path, sizeof(path), "%s/ckpt-%012" PRId64 ".tgck", dir, steps[i]);
             remove(path);
@@ -128,23 +129,51 @@ int cmd_train(int argc, char **argv) {
     int c;
     while ((c = getopt_long(argc, argv, "c:m:d:o:n:b:t:l:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': config = optarg; break;
-        case 'm': kind = optarg, set_kind = true; break;
+        case 'c':
+            config = optarg;
+            break;
+        case 'm':
+            kind = optarg, set_kind = true;
+            break;
         case 'd':
             if (num_data < CMD_TRAIN_MAX_DATA) data_paths[num_data++] = optarg;
             break;
-        case 'o': dir = optarg, set_dir = true; break;
-        case 'n': steps = strtol(optarg, NULL, 10), set_steps = true; break;
-        case 'b': batch = atoi(optarg), set_batch = true; break;
-        case 't': threads = atoi(optarg), set_threads = true; break;
-        case 'l': lr = atof(optarg), set_lr = true; break;
-        case 1: lr_scale = atof(optarg), set_scale = true; break;
-        case 2: warmup = 0, set_warmup = true; break;
-        case 3: seed = strtoull(optarg, NULL, 10), set_seed = true; break;
-        case 4: log_every = strtol(optarg, NULL, 10); break;
-        case 5: save_every = strtol(optarg, NULL, 10); break;
-        case 'h': cmd_train_usage(stdout); return 0;
-        default: cmd_train_usage(stderr); return 2;
+        case 'o':
+            dir = optarg, set_dir = true;
+            break;
+        case 'n':
+            steps = strtol(optarg, NULL, 10), set_steps = true;
+            break;
+        case 'b':
+            batch = atoi(optarg), set_batch = true;
+            break;
+        case 't':
+            threads = atoi(optarg), set_threads = true;
+            break;
+        case 'l':
+            lr = atof(optarg), set_lr = true;
+            break;
+        case 1:
+            lr_scale = atof(optarg), set_scale = true;
+            break;
+        case 2:
+            warmup = 0, set_warmup = true;
+            break;
+        case 3:
+            seed = strtoull(optarg, NULL, 10), set_seed = true;
+            break;
+        case 4:
+            log_every = strtol(optarg, NULL, 10);
+            break;
+        case 5:
+            save_every = strtol(optarg, NULL, 10);
+            break;
+        case 'h':
+            cmd_train_usage(stdout);
+            return 0;
+        default:
+            cmd_train_usage(stderr);
+            return 2;
         }
     }
     for (int i = optind; i < argc && num_data < CMD_TRAIN_MAX_DATA; i++)
@@ -222,8 +251,8 @@ int cmd_train(int argc, char **argv) {
         trainer_set_lr(t, lr);
         TG_LOGI("train: resumed from %s (step %" PRId64 ")", ckpt, trainer_steps(t));
     }
-    TG_LOGI("train: model %s (%zu params), %d files, %" PRId64 " rows, batch %d, %d threads",
-            kind, trainer_model(t)->num_params, num_data, rows, batch, threads);
+    TG_LOGI("train: model %s (%zu params), %d files, %" PRId64 " rows, batch %d, %d threads", kind,
+            trainer_model(t)->num_params, num_data, rows, batch, threads);
     train_stats_t st;
     while (trainer_steps(t) < steps) {
         if (trainer_step(t, ds, num_data, &st, &err)) {
@@ -249,7 +278,8 @@ int cmd_train(int argc, char **argv) {
 done:
     trainer_destroy(t);
     if (data)
-        for (int i = 0; i < num_data; i++) trainrows_free(&data[i]);
+        for (int i = 0; i < num_data; i++)
+            trainrows_free(&data[i]);
     free(data);
     free(ds);
     return rc;

@@ -21,8 +21,8 @@ enum { SEARCH_NODE_NEW = 0, SEARCH_NODE_EXPANDED = 1, SEARCH_NODE_TERMINAL = 2 }
 
 /* One legal move of a node. 12 bytes. */
 typedef struct search_edge_s {
-    float prior;           /* policy (root: after temperature and noise) */
-    tg_loc_t loc;          /* move */
+    float prior;  /* policy (root: after temperature and noise) */
+    tg_loc_t loc; /* move */
     uint16_t pad;
     _Atomic uint32_t child; /* node index, or SEARCH_NODE_NONE */
 } search_edge_t;
@@ -52,8 +52,8 @@ typedef struct search_thread_s {
     struct tg_search_s *search;
     int id;
     tg_rng_t rng;
-    tg_game_t game;            /* root copy, moved down the tree each playout */
-    tg_nn_output_t nn_out;     /* leaf evaluation */
+    tg_game_t game;        /* root copy, moved down the tree each playout */
+    tg_nn_output_t nn_out; /* leaf evaluation */
     uint32_t path[SEARCH_MAX_DEPTH];
     int64_t playouts, failed;
     int rc;
@@ -66,7 +66,7 @@ struct tg_search_s {
 
     bool has_position;
     tg_game_t root_game;
-    tg_nn_output_t root_nn;  /* symmetry-averaged root evaluation */
+    tg_nn_output_t root_nn;          /* symmetry-averaged root evaluation */
     tg_nn_output_t *root_nn_scratch; /* (8) per-symmetry outputs */
     bool has_root_nn;
     bool root_prepared; /* root priors reflect the current params (noise/temperature/syms) */
@@ -104,8 +104,8 @@ struct tg_search_s {
 void search__gauss_hermite(int n, double *x, double *w);
 
 /* E[(2/pi) atan((S - center) / (scale * sqrt_area))] for S ~ N(mean, stdev^2). */
-double search__expected_score_value(const tg_search_t *s, double mean, double stdev,
-                                    double center, double scale, double sqrt_area);
+double search__expected_score_value(const tg_search_t *s, double mean, double stdev, double center,
+                                    double scale, double sqrt_area);
 
 /* Score part of the utility (static + dynamic) for a white score distribution. */
 double search__score_utility(const tg_search_t *s, double score_mean, double score_mean_sq);
@@ -126,12 +126,10 @@ double search__cpuct(const tg_search_params_t *p, double total_child_weight);
 /* KataGo's getFpuValueForChildrenAssumeVisited: FPU (White's view) for node's unvisited
  * children; also returns the parent's utility and stdev factor. */
 double search__fpu_value(const tg_search_t *s, const search_node_t *node, bool is_root,
-                         double policy_mass_visited, double *parent_utility,
-                         double *stdev_factor);
+                         double policy_mass_visited, double *parent_utility, double *stdev_factor);
 
 /* interpolateEarly(halflife, early, late) at the root's turn. */
-double search__interpolate_early(const tg_search_t *s, double halflife, double early,
-                                 double late);
+double search__interpolate_early(const tg_search_t *s, double halflife, double early, double late);
 
 static inline double search__load(const _Atomic double *a) {
     return atomic_load_explicit(a, memory_order_relaxed);

@@ -67,8 +67,8 @@ int tg_search_root_children(const tg_search_t *s, tg_search_child_t *out, int ca
 
 /* LCB of a root child from the root player's view, with KataGo's prior towards the maximum
  * variance at low weight (getSelfUtilityLCBAndRadius). */
-static void search__child_lcb(const tg_search_t *s, const search_node_t *c, bool white,
-                              double *lcb, double *radius) {
+static void search__child_lcb(const tg_search_t *s, const search_node_t *c, bool white, double *lcb,
+                              double *radius) {
     const tg_search_params_t *p = &s->params;
     double range = p->win_loss_utility_factor + p->static_score_utility_factor +
                    p->dynamic_score_utility_factor;
@@ -93,8 +93,7 @@ static void search__child_lcb(const tg_search_t *s, const search_node_t *c, bool
 }
 
 int tg_search_play_selection_values(const tg_search_t *s, bool use_lcb,
-                                    double scale_max_to_at_least, tg_loc_t *locs,
-                                    double *values) {
+                                    double scale_max_to_at_least, tg_loc_t *locs, double *values) {
     if (!search__has_root(s)) return TG_ESTATE;
     const tg_search_params_t *p = &s->params;
     const search_node_t *root = &s->nodes[0];
@@ -208,7 +207,8 @@ int tg_search_play_selection_values(const tg_search_t *s, bool use_lcb,
         }
     }
     if (new_max < scale_max_to_at_least)
-        for (int i = 0; i < n; i++) values[i] *= scale_max_to_at_least / new_max;
+        for (int i = 0; i < n; i++)
+            values[i] *= scale_max_to_at_least / new_max;
     return n;
 }
 
@@ -220,9 +220,11 @@ int tg_search_policy_target(const tg_search_t *s, float *out) {
     int size = s->root_game.board.size;
     memset(out, 0, sizeof(float) * (size_t)(size * size + 1));
     double sum = 0.0;
-    for (int i = 0; i < n; i++) sum += vals[i];
+    for (int i = 0; i < n; i++)
+        sum += vals[i];
     if (!(sum > 0.0)) return TG_ESTATE;
-    for (int i = 0; i < n; i++) out[search__pos(locs[i], size)] = (float)(vals[i] / sum);
+    for (int i = 0; i < n; i++)
+        out[search__pos(locs[i], size)] = (float)(vals[i] / sum);
     return 0;
 }
 

@@ -46,8 +46,8 @@ void search__gauss_hermite(int n, double *x, double *w) {
     }
 }
 
-double search__expected_score_value(const tg_search_t *s, double mean, double stdev,
-                                    double center, double scale, double sqrt_area) {
+double search__expected_score_value(const tg_search_t *s, double mean, double stdev, double center,
+                                    double scale, double sqrt_area) {
     const double two_over_pi = 2.0 / M_PI;
     double denom = scale * sqrt_area;
     if (!(stdev > 1e-9)) return two_over_pi * atan((mean - center) / denom);
@@ -93,8 +93,7 @@ double search__cpuct(const tg_search_params_t *p, double total_child_weight) {
 }
 
 double search__fpu_value(const tg_search_t *s, const search_node_t *node, bool is_root,
-                         double policy_mass_visited, double *parent_utility,
-                         double *stdev_factor) {
+                         double policy_mass_visited, double *parent_utility, double *stdev_factor) {
     const tg_search_params_t *p = &s->params;
     int32_t visits = atomic_load_explicit(&node->visits, memory_order_acquire);
     double weight_sum = search__load(&node->weight_sum);
@@ -133,8 +132,7 @@ double search__fpu_value(const tg_search_t *s, const search_node_t *node, bool i
     return fpu + (loss - fpu) * loss_prop;
 }
 
-double search__interpolate_early(const tg_search_t *s, double halflife, double early,
-                                 double late) {
+double search__interpolate_early(const tg_search_t *s, double halflife, double early, double late) {
     int n = s->root_game.board.size;
     double halflives = (double)s->root_game.num_moves / halflife * 19.0 / (double)n;
     return late + (early - late) * pow(0.5, halflives);
@@ -175,12 +173,14 @@ void search__recompute_stats(tg_search_t *s, search_node_t *node) {
         /* Children far below the average utility count for less (getValueChildWeights);
          * weights are renormalized to the same total. */
         double mean = 0.0;
-        for (int i = 0; i < n; i++) mean += self_u[i] * w[i];
+        for (int i = 0; i < n; i++)
+            mean += self_u[i] * w[i];
         mean /= total_w;
         double new_total = 0.0;
         for (int i = 0; i < n; i++) {
             double sd = sqrt(1e-8 + 1.0 / (1.5 * sqrt(w[i])));
-            double f = pow(search__cdf_t3((self_u[i] - mean) / sd) + 1e-4, p->value_weight_exponent);
+            double f =
+                pow(search__cdf_t3((self_u[i] - mean) / sd) + 1e-4, p->value_weight_exponent);
             double nw = w[i] * f;
             wsq[i] *= f * f;
             w[i] = nw;

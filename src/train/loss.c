@@ -15,14 +15,22 @@
 #include "train/train_internal.h"
 
 static const char *const loss_names[TRAIN_LOSS_COUNT] = {
-    [TRAIN_LOSS_POLICY] = "policy",         [TRAIN_LOSS_POLICY_OPP] = "policy_opp",
-    [TRAIN_LOSS_POLICY_SOFT] = "policy_soft", [TRAIN_LOSS_POLICY_OPP_SOFT] = "policy_opp_soft",
-    [TRAIN_LOSS_POLICY_OPT] = "policy_opt", [TRAIN_LOSS_VALUE] = "value",
-    [TRAIN_LOSS_TD_VALUE] = "td_value",     [TRAIN_LOSS_TD_SCORE] = "td_score",
-    [TRAIN_LOSS_OWNERSHIP] = "ownership",   [TRAIN_LOSS_SCORE_MEAN] = "score_mean",
-    [TRAIN_LOSS_SCORE_PDF] = "score_pdf",   [TRAIN_LOSS_SCORE_CDF] = "score_cdf",
-    [TRAIN_LOSS_SCORE_STDEV] = "score_stdev", [TRAIN_LOSS_LEAD] = "lead",
-    [TRAIN_LOSS_VARIANCE_TIME] = "variance_time", [TRAIN_LOSS_ST_VALUE_ERR] = "st_value_err",
+    [TRAIN_LOSS_POLICY] = "policy",
+    [TRAIN_LOSS_POLICY_OPP] = "policy_opp",
+    [TRAIN_LOSS_POLICY_SOFT] = "policy_soft",
+    [TRAIN_LOSS_POLICY_OPP_SOFT] = "policy_opp_soft",
+    [TRAIN_LOSS_POLICY_OPT] = "policy_opt",
+    [TRAIN_LOSS_VALUE] = "value",
+    [TRAIN_LOSS_TD_VALUE] = "td_value",
+    [TRAIN_LOSS_TD_SCORE] = "td_score",
+    [TRAIN_LOSS_OWNERSHIP] = "ownership",
+    [TRAIN_LOSS_SCORE_MEAN] = "score_mean",
+    [TRAIN_LOSS_SCORE_PDF] = "score_pdf",
+    [TRAIN_LOSS_SCORE_CDF] = "score_cdf",
+    [TRAIN_LOSS_SCORE_STDEV] = "score_stdev",
+    [TRAIN_LOSS_LEAD] = "lead",
+    [TRAIN_LOSS_VARIANCE_TIME] = "variance_time",
+    [TRAIN_LOSS_ST_VALUE_ERR] = "st_value_err",
     [TRAIN_LOSS_ST_SCORE_ERR] = "st_score_err",
 };
 
@@ -77,8 +85,10 @@ static double policy_ce(const float *logits, const float *pass, int ch, const fl
         for (int p = 0; p <= hw; p++) {
             if (p < hw && mask[p] == 0.0f) continue;
             double g = coef * (exp(lsm[p]) * tsum - target[p]);
-            if (p < hw) glog[p * TRAIN_POLICY_OUTPUTS + ch] += (float)g;
-            else gpass[ch] += (float)g;
+            if (p < hw)
+                glog[p * TRAIN_POLICY_OUTPUTS + ch] += (float)g;
+            else
+                gpass[ch] += (float)g;
         }
     }
     return ce;
@@ -100,14 +110,15 @@ static double ce3(const float *logits, const double *t, double coef, float *g) {
 static void softmax3(const float *x, double *p) {
     double mx = fmax(x[0], fmax(x[1], x[2]));
     double z = 0;
-    for (int i = 0; i < 3; i++) z += (p[i] = exp(x[i] - mx));
-    for (int i = 0; i < 3; i++) p[i] /= z;
+    for (int i = 0; i < 3; i++)
+        z += (p[i] = exp(x[i] - mx));
+    for (int i = 0; i < 3; i++)
+        p[i] /= z;
 }
 
-void train__loss_sample(const train_outputs_t *out, const train_outputs_t *grad,
-                        const float *mask, float mask_sum, const float *policy,
-                        const float *gt, const float *score, const float *owner,
-                        int exact_grad, double *loss, float *scratch) {
+void train__loss_sample(const train_outputs_t *out, const train_outputs_t *grad, const float *mask,
+                        float mask_sum, const float *policy, const float *gt, const float *score,
+                        const float *owner, int exact_grad, double *loss, float *scratch) {
     const int hw = out->hw, S = out->score_len;
     memset(grad->policy, 0, sizeof(float) * hw * TRAIN_POLICY_OUTPUTS);
     memset(grad->pass, 0, sizeof(float) * TRAIN_POLICY_OUTPUTS);
@@ -131,16 +142,18 @@ void train__loss_sample(const train_outputs_t *out, const train_outputs_t *grad,
     float *tn[2] = {t0, t1};
     for (int k = 0; k < 2; k++) {
         double sum = 0;
-        for (int p = 0; p <= hw; p++) sum += pt[k][p];
-        for (int p = 0; p <= hw; p++) tn[k][p] = sum > 0 ? (float)(pt[k][p] / sum) : 0.0f;
+        for (int p = 0; p <= hw; p++)
+            sum += pt[k][p];
+        for (int p = 0; p <= hw; p++)
+            tn[k][p] = sum > 0 ? (float)(pt[k][p] / sum) : 0.0f;
     }
     const double wpol = w25 * w26, wopp = w25 * w28;
     loss[TRAIN_LOSS_POLICY] += 0.93 * wpol *
-        policy_ce(out->policy, out->pass, 0, mask, hw, t0, 0.93 * wpol, grad->policy, grad->pass,
-                  lsm);
+                               policy_ce(out->policy, out->pass, 0, mask, hw, t0, 0.93 * wpol,
+                                         grad->policy, grad->pass, lsm);
     loss[TRAIN_LOSS_POLICY_OPP] += 0.15 * wopp *
-        policy_ce(out->policy, out->pass, 1, mask, hw, t1, 0.15 * wopp, grad->policy, grad->pass,
-                  lsm);
+                                   policy_ce(out->policy, out->pass, 1, mask, hw, t1, 0.15 * wopp,
+                                             grad->policy, grad->pass, lsm);
     for (int k = 0; k < 2; k++) {
         double sum = 0;
         for (int p = 0; p <= hw; p++) {
@@ -148,11 +161,12 @@ void train__loss_sample(const train_outputs_t *out, const train_outputs_t *grad,
             ts[p] = (float)pow((tn[k][p] + 1e-7) * m, 0.25);
             sum += ts[p];
         }
-        for (int p = 0; p <= hw; p++) ts[p] = (float)(ts[p] / sum);
+        for (int p = 0; p <= hw; p++)
+            ts[p] = (float)(ts[p] / sum);
         const double c = k == 0 ? 8.0 * wpol : 8.0 * 0.15 * wopp;
         loss[k == 0 ? TRAIN_LOSS_POLICY_SOFT : TRAIN_LOSS_POLICY_OPP_SOFT] +=
-            c * policy_ce(out->policy, out->pass, 2 + k, mask, hw, ts, c, grad->policy,
-                          grad->pass, lsm);
+            c * policy_ce(out->policy, out->pass, 2 + k, mask, hw, ts, c, grad->policy, grad->pass,
+                          lsm);
     }
     const double c4 = 0.1 * 0.5 * wpol, c5 = 0.2 * 0.5 * wpol;
     loss[TRAIN_LOSS_POLICY_OPT] +=
@@ -169,7 +183,8 @@ void train__loss_sample(const train_outputs_t *out, const train_outputs_t *grad,
         /* entropy term: CE(t, softmax(log(t + 1e-30))) */
         float lt[3];
         float dummy[3] = {0, 0, 0};
-        for (int i = 0; i < 3; i++) lt[i] = (float)log(t[i] + 1e-30);
+        for (int i = 0; i < 3; i++)
+            lt[i] = (float)log(t[i] + 1e-30);
         double ent = ce3(lt, t, 0.0, dummy);
         loss[TRAIN_LOSS_TD_VALUE] += 0.72 * wtd * (ce3(lg, t, 0.72 * wtd, gg) - ent);
     }
@@ -212,9 +227,11 @@ void train__loss_sample(const train_outputs_t *out, const train_outputs_t *grad,
     /* ---- Score belief: pdf, cdf, stdev self-consistency ---- */
     {
         double mx = -1e300;
-        for (int i = 0; i < S; i++) mx = fmax(mx, out->score_logp[i]);
+        for (int i = 0; i < S; i++)
+            mx = fmax(mx, out->score_logp[i]);
         double z = 0.0;
-        for (int i = 0; i < S; i++) z += exp(out->score_logp[i] - mx);
+        for (int i = 0; i < S; i++)
+            z += exp(out->score_logp[i] - mx);
         const double lz = mx + log(z);
         double pdf = 0.0, tsum = 0.0;
         for (int i = 0; i < S; i++) {
@@ -235,10 +252,12 @@ void train__loss_sample(const train_outputs_t *out, const train_outputs_t *grad,
             sg[i] = (float)(2.0 * (P - T));
         }
         loss[TRAIN_LOSS_SCORE_CDF] += cp * cdf;
-        for (int i = S - 2; i >= 0; i--) sg[i] += sg[i + 1];
+        for (int i = S - 2; i >= 0; i--)
+            sg[i] += sg[i + 1];
         /* stdev of the belief: offsets (i - mid) + 0.5 */
         double mean = 0.0, var = 0.0;
-        for (int i = 0; i < S; i++) mean += sp[i] * (train__score_offset(i, S) * 20.0);
+        for (int i = 0; i < S; i++)
+            mean += sp[i] * (train__score_offset(i, S) * 20.0);
         for (int i = 0; i < S; i++) {
             double o = train__score_offset(i, S) * 20.0 - mean;
             var += sp[i] * o * o;
@@ -258,8 +277,8 @@ void train__loss_sample(const train_outputs_t *out, const train_outputs_t *grad,
             dot += sp[i] * gi;
         }
         for (int i = 0; i < S; i++)
-            grad->score_logp[i] += (float)(sp[i] * (sg[i] - dot) +
-                                           cp * (sp[i] * tsum - score[i] * 0.01));
+            grad->score_logp[i] +=
+                (float)(sp[i] * (sg[i] - dot) + cp * (sp[i] * tsum - score[i] * 0.01));
     }
 
     /* ---- Short-term value and score errors ---- */

@@ -42,7 +42,8 @@ int train_config_by_name(const char *name, train_config_t *cfg) {
         cfg->c_mid = r->m;
         cfg->c_gpool = r->g;
         cfg->num_blocks = (int)strlen(r->blocks);
-        for (int b = 0; b < cfg->num_blocks; b++) cfg->block_gpool[b] = r->blocks[b] == 'g';
+        for (int b = 0; b < cfg->num_blocks; b++)
+            cfg->block_gpool[b] = r->blocks[b] == 'g';
         cfg->c_p1 = r->p1;
         cfg->c_g1 = r->g1;
         cfg->c_v1 = r->v1;
@@ -95,8 +96,8 @@ static void layout_build(train_model_t *m) {
     const int C = c->c_trunk;
     m->conv_spatial = layout_add(&L, "model.conv_spatial.weight", TRAIN_GROUP_NORMAL,
                                  c->initial_kernel, TRAIN_SPATIAL_IN, C);
-    m->linear_global = layout_add(&L, "model.linear_global.weight", TRAIN_GROUP_NORMAL, 1,
-                                  TRAIN_GLOBAL_IN, C);
+    m->linear_global =
+        layout_add(&L, "model.linear_global.weight", TRAIN_GROUP_NORMAL, 1, TRAIN_GLOBAL_IN, C);
     for (int b = 0; b < c->num_blocks; b++) {
         train_block_t *bk = &m->blocks[b];
         memset(bk, 0, sizeof(*bk));
@@ -108,14 +109,14 @@ static void layout_build(train_model_t *m) {
         if (bk->gpool) {
             bk->conv1 = layout_add(&L, NM("model.blocks.%d.normactconv1.convpool.conv1r.weight", b),
                                    TRAIN_GROUP_NORMAL, 3, C, R);
-            bk->conv1g = layout_add(&L,
-                                    NM("model.blocks.%d.normactconv1.convpool.conv1g.weight", b),
-                                    TRAIN_GROUP_NORMAL, 3, C, G);
+            bk->conv1g =
+                layout_add(&L, NM("model.blocks.%d.normactconv1.convpool.conv1g.weight", b),
+                           TRAIN_GROUP_NORMAL, 3, C, G);
             bk->betag = layout_add(&L, NM("model.blocks.%d.normactconv1.convpool.normg.beta", b),
                                    TRAIN_GROUP_NOREG, 1, 1, G);
-            bk->linear_g = layout_add(
-                &L, NM("model.blocks.%d.normactconv1.convpool.linear_g.weight", b),
-                TRAIN_GROUP_NORMAL, 1, 3 * G, R);
+            bk->linear_g =
+                layout_add(&L, NM("model.blocks.%d.normactconv1.convpool.linear_g.weight", b),
+                           TRAIN_GROUP_NORMAL, 1, 3 * G, R);
         } else {
             bk->conv1 = layout_add(&L, NM("model.blocks.%d.normactconv1.conv.weight", b),
                                    TRAIN_GROUP_NORMAL, 3, C, R);
@@ -139,8 +140,8 @@ static void layout_build(train_model_t *m) {
     m->p_conv2p = layout_add(&L, "model.policy_head.conv2p.weight", W, 1, P1, TRAIN_POLICY_OUTPUTS);
     m->p_linear_pass = layout_add(&L, "model.policy_head.linear_pass.weight", W, 1, 3 * G1, P1);
     m->p_linear_pass_bias = layout_add(&L, "model.policy_head.linear_pass.bias", B, 1, 1, P1);
-    m->p_linear_pass2 = layout_add(&L, "model.policy_head.linear_pass2.weight", W, 1, P1,
-                                   TRAIN_POLICY_OUTPUTS);
+    m->p_linear_pass2 =
+        layout_add(&L, "model.policy_head.linear_pass2.weight", W, 1, P1, TRAIN_POLICY_OUTPUTS);
 
     m->v_conv1 = layout_add(&L, "model.value_head.conv1.weight", W, 1, C, V1);
     m->v_bias1 = layout_add(&L, "model.value_head.bias1.beta", B, 1, 1, V1);
@@ -150,12 +151,12 @@ static void layout_build(train_model_t *m) {
     m->v_bias_value = layout_add(&L, "model.value_head.linear_valuehead.bias", B, 1, 1, 3);
     m->v_linear_misc = layout_add(&L, "model.value_head.linear_miscvaluehead.weight", W, 1, V2,
                                   TRAIN_MISC_OUTPUTS);
-    m->v_bias_misc = layout_add(&L, "model.value_head.linear_miscvaluehead.bias", B, 1, 1,
-                                TRAIN_MISC_OUTPUTS);
-    m->v_linear_moremisc = layout_add(&L, "model.value_head.linear_moremiscvaluehead.weight", W,
-                                      1, V2, TRAIN_MOREMISC_OUTPUTS);
-    m->v_bias_moremisc = layout_add(&L, "model.value_head.linear_moremiscvaluehead.bias", B, 1,
-                                    1, TRAIN_MOREMISC_OUTPUTS);
+    m->v_bias_misc =
+        layout_add(&L, "model.value_head.linear_miscvaluehead.bias", B, 1, 1, TRAIN_MISC_OUTPUTS);
+    m->v_linear_moremisc = layout_add(&L, "model.value_head.linear_moremiscvaluehead.weight", W, 1,
+                                      V2, TRAIN_MOREMISC_OUTPUTS);
+    m->v_bias_moremisc = layout_add(&L, "model.value_head.linear_moremiscvaluehead.bias", B, 1, 1,
+                                    TRAIN_MOREMISC_OUTPUTS);
     m->v_conv_own = layout_add(&L, "model.value_head.conv_ownership.weight", W, 1, V1, 1);
 
     const int SB = c->c_sb, K = c->num_sb;
@@ -188,7 +189,8 @@ static void init_tensor(train_model_t *m, train_layer_t ly, double gain, double 
     double std = scale * gain / sqrt((double)fan_in) / 0.87962566103423978;
     for (size_t i = 0; i < n; i++) {
         double z;
-        do z = tg_rng_normal(rng);
+        do
+            z = tg_rng_normal(rng);
         while (fabs(z) > 2.0);
         w[i] = (float)(z * std);
     }

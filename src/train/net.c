@@ -59,7 +59,8 @@ static void net_carve(train_net_t *net, const train_model_t *m, carve_t *c) {
     const train_config_t *cf = &m->cfg;
     const size_t n = (size_t)net->max_n, rows = n * net->hw;
     const int C = cf->c_trunk, G = cf->c_gpool, S = net->S;
-    for (int b = 0; b <= cf->num_blocks; b++) net->X[b] = CF(c, rows * C);
+    for (int b = 0; b <= cf->num_blocks; b++)
+        net->X[b] = CF(c, rows * C);
     for (int b = 0; b < cf->num_blocks; b++) {
         const train_block_t *bk = &m->blocks[b];
         net_block_t *nb = &net->blk[b];
@@ -174,7 +175,8 @@ static void linear_fwd(const float *P, train_layer_t w, const train_layer_t *b, 
     train__gemm(0, 0, n, w.oc, w.ic, x, w.ic, P + w.off, w.oc, 0.0f, y, w.oc);
     if (b)
         for (int s = 0; s < n; s++)
-            for (int o = 0; o < w.oc; o++) y[(size_t)s * w.oc + o] += P[b->off + o];
+            for (int o = 0; o < w.oc; o++)
+                y[(size_t)s * w.oc + o] += P[b->off + o];
 }
 
 /* Backward of linear_fwd: dW += x^T dy, db += sum dy, dx = dy W^T (added when acc). */
@@ -183,7 +185,8 @@ static void linear_bwd(const float *P, float *Gr, train_layer_t w, const train_l
     train__gemm(1, 0, w.ic, w.oc, n, x, w.ic, dy, w.oc, 1.0f, Gr + w.off, w.oc);
     if (b)
         for (int s = 0; s < n; s++)
-            for (int o = 0; o < w.oc; o++) Gr[b->off + o] += dy[(size_t)s * w.oc + o];
+            for (int o = 0; o < w.oc; o++)
+                Gr[b->off + o] += dy[(size_t)s * w.oc + o];
     if (dx)
         train__gemm(0, 1, n, w.ic, w.oc, dy, w.oc, P + w.off, w.oc, acc ? 1.0f : 0.0f, dx, w.ic);
 }
@@ -194,7 +197,8 @@ static void add_bcast(float *x, const float *v, int n, int hw, int c) {
         for (int p = 0; p < hw; p++) {
             float *r = x + ((size_t)s * hw + p) * c;
             const float *vs = v + (size_t)s * c;
-            for (int i = 0; i < c; i++) r[i] += vs[i];
+            for (int i = 0; i < c; i++)
+                r[i] += vs[i];
         }
 }
 
@@ -205,12 +209,14 @@ static void sum_points(const float *x, int n, int hw, int c, float *v) {
         for (int p = 0; p < hw; p++) {
             const float *r = x + ((size_t)s * hw + p) * c;
             float *vs = v + (size_t)s * c;
-            for (int i = 0; i < c; i++) vs[i] += r[i];
+            for (int i = 0; i < c; i++)
+                vs[i] += r[i];
         }
 }
 
 static void relu_inplace(float *x, size_t n) {
-    for (size_t i = 0; i < n; i++) x[i] = x[i] > 0.0f ? x[i] : 0.0f;
+    for (size_t i = 0; i < n; i++)
+        x[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 static void relu_bwd_inplace(const float *y, float *dy, size_t n) {
     for (size_t i = 0; i < n; i++)
@@ -226,8 +232,8 @@ static void net_forward(train_net_t *net, const train_model_t *m, const train_sl
     const size_t rows = (size_t)n * hw;
     float *cs = net->conv_scratch;
 
-    train__conv_fwd(P + m->conv_spatial.off, m->conv_spatial.k, TRAIN_SPATIAL_IN, C, s->spatial,
-                    n, len, net->X[0], cs);
+    train__conv_fwd(P + m->conv_spatial.off, m->conv_spatial.k, TRAIN_SPATIAL_IN, C, s->spatial, n,
+                    len, net->X[0], cs);
     linear_fwd(P, m->linear_global, NULL, s->global, n, net->vec1);
     add_bcast(net->X[0], net->vec1, n, hw, C);
 
@@ -251,7 +257,8 @@ static void net_forward(train_net_t *net, const train_model_t *m, const train_sl
         train__conv_fwd(P + bk->conv2.off, 3, R, C, nb->Bv, n, len, net->X[b + 1], cs);
         const float *xi = net->X[b];
         float *xo = net->X[b + 1];
-        for (size_t i = 0; i < rows * C; i++) xo[i] += xi[i];
+        for (size_t i = 0; i < rows * C; i++)
+            xo[i] += xi[i];
     }
     train__normact_fwd(net->X[cf->num_blocks], rows, C, NULL, P + m->beta_final.off, s->mask,
                        net->T);
@@ -285,7 +292,8 @@ static void net_forward(train_net_t *net, const train_model_t *m, const train_sl
     linear_fwd(P, m->v_linear_misc, &m->v_bias_misc, net->VH, n, net->MISC);
     linear_fwd(P, m->v_linear_moremisc, &m->v_bias_moremisc, net->VH, n, net->MM);
     train__conv_fwd(P + m->v_conv_own.off, 1, V1, 1, net->V, n, len, net->OWN, cs);
-    for (size_t r = 0; r < rows; r++) net->OWN[r] *= s->mask[r];
+    for (size_t r = 0; r < rows; r++)
+        net->OWN[r] *= s->mask[r];
 
     /* Score belief. */
     linear_fwd(P, m->s_linear2, &m->s_bias2, net->VP, n, net->S2);
@@ -307,23 +315,31 @@ static void net_forward(train_net_t *net, const train_model_t *m, const train_sl
     for (int i = 0; i < n; i++) {
         float *mix = net->MIX + (size_t)i * K, *lw = net->LW + (size_t)i * K;
         double mx = -1e300, z = 0.0;
-        for (int k = 0; k < K; k++) mx = fmax(mx, mix[k]);
-        for (int k = 0; k < K; k++) z += exp(mix[k] - mx);
-        for (int k = 0; k < K; k++) lw[k] = (float)(mix[k] - mx - log(z));
+        for (int k = 0; k < K; k++)
+            mx = fmax(mx, mix[k]);
+        for (int k = 0; k < K; k++)
+            z += exp(mix[k] - mx);
+        for (int k = 0; k < K; k++)
+            lw[k] = (float)(mix[k] - mx - log(z));
         const float *zz = net->Z + (size_t)i * S * K;
         float *lsz = net->LSZ + (size_t)i * S * K;
         for (int k = 0; k < K; k++) {
             double m2 = -1e300, z2 = 0.0;
-            for (int b = 0; b < S; b++) m2 = fmax(m2, zz[(size_t)b * K + k]);
-            for (int b = 0; b < S; b++) z2 += exp(zz[(size_t)b * K + k] - m2);
+            for (int b = 0; b < S; b++)
+                m2 = fmax(m2, zz[(size_t)b * K + k]);
+            for (int b = 0; b < S; b++)
+                z2 += exp(zz[(size_t)b * K + k] - m2);
             const double l = m2 + log(z2);
-            for (int b = 0; b < S; b++) lsz[(size_t)b * K + k] = (float)(zz[(size_t)b * K + k] - l);
+            for (int b = 0; b < S; b++)
+                lsz[(size_t)b * K + k] = (float)(zz[(size_t)b * K + k] - l);
         }
         float *logp = net->LOGP + (size_t)i * S;
         for (int b = 0; b < S; b++) {
             double m3 = -1e300, z3 = 0.0;
-            for (int k = 0; k < K; k++) m3 = fmax(m3, lsz[(size_t)b * K + k] + lw[k]);
-            for (int k = 0; k < K; k++) z3 += exp(lsz[(size_t)b * K + k] + lw[k] - m3);
+            for (int k = 0; k < K; k++)
+                m3 = fmax(m3, lsz[(size_t)b * K + k] + lw[k]);
+            for (int k = 0; k < K; k++)
+                z3 += exp(lsz[(size_t)b * K + k] + lw[k] - m3);
             logp[b] = (float)(m3 + log(z3));
         }
     }
@@ -335,23 +351,28 @@ static void net_loss(train_net_t *net, const train_model_t *m, const train_slice
                      double *loss) {
     const int hw = net->hw, S = net->S, NP = TRAIN_POLICY_OUTPUTS;
     for (int i = 0; i < s->n; i++) {
-        train_outputs_t o = {
-            .hw = hw, .score_len = S,
-            .policy = net->PL + (size_t)i * hw * NP, .pass = net->PASS + (size_t)i * NP,
-            .value = net->VAL + (size_t)i * 3, .misc = net->MISC + (size_t)i * TRAIN_MISC_OUTPUTS,
-            .moremisc = net->MM + (size_t)i * TRAIN_MOREMISC_OUTPUTS,
-            .own = net->OWN + (size_t)i * hw, .score_logp = net->LOGP + (size_t)i * S};
-        train_outputs_t g = {
-            .hw = hw, .score_len = S,
-            .policy = net->gPL + (size_t)i * hw * NP, .pass = net->gPASS + (size_t)i * NP,
-            .value = net->gVAL + (size_t)i * 3, .misc = net->gMISC + (size_t)i * TRAIN_MISC_OUTPUTS,
-            .moremisc = net->gMM + (size_t)i * TRAIN_MOREMISC_OUTPUTS,
-            .own = net->gOWN + (size_t)i * hw, .score_logp = net->gLOGP + (size_t)i * S};
-        train__loss_sample(&o, &g, s->mask + (size_t)i * hw, s->mask_sum[i],
-                           s->policy + (size_t)i * 2 * (hw + 1),
-                           s->gtargets + (size_t)i * TRAINROWS_GLOBAL_TARGETS,
-                           s->score + (size_t)i * S, s->owner + (size_t)i * hw, net->exact_grad,
-                           loss, net->loss_scratch);
+        train_outputs_t o = {.hw = hw,
+                             .score_len = S,
+                             .policy = net->PL + (size_t)i * hw * NP,
+                             .pass = net->PASS + (size_t)i * NP,
+                             .value = net->VAL + (size_t)i * 3,
+                             .misc = net->MISC + (size_t)i * TRAIN_MISC_OUTPUTS,
+                             .moremisc = net->MM + (size_t)i * TRAIN_MOREMISC_OUTPUTS,
+                             .own = net->OWN + (size_t)i * hw,
+                             .score_logp = net->LOGP + (size_t)i * S};
+        train_outputs_t g = {.hw = hw,
+                             .score_len = S,
+                             .policy = net->gPL + (size_t)i * hw * NP,
+                             .pass = net->gPASS + (size_t)i * NP,
+                             .value = net->gVAL + (size_t)i * 3,
+                             .misc = net->gMISC + (size_t)i * TRAIN_MISC_OUTPUTS,
+                             .moremisc = net->gMM + (size_t)i * TRAIN_MOREMISC_OUTPUTS,
+                             .own = net->gOWN + (size_t)i * hw,
+                             .score_logp = net->gLOGP + (size_t)i * S};
+        train__loss_sample(
+            &o, &g, s->mask + (size_t)i * hw, s->mask_sum[i], s->policy + (size_t)i * 2 * (hw + 1),
+            s->gtargets + (size_t)i * TRAINROWS_GLOBAL_TARGETS, s->score + (size_t)i * S,
+            s->owner + (size_t)i * hw, net->exact_grad, loss, net->loss_scratch);
     }
     (void)m;
 }
@@ -386,8 +407,10 @@ static void net_backward(train_net_t *net, const train_model_t *m, const train_s
             for (int k = 0; k < K; k++)
                 dz[(size_t)b * K + k] -= (float)(exp(lsz[(size_t)b * K + k]) * dlw[k]);
         double sum = 0.0;
-        for (int k = 0; k < K; k++) sum += dlw[k];
-        for (int k = 0; k < K; k++) dMIX[(size_t)i * K + k] = (float)(dlw[k] - exp(lw[k]) * sum);
+        for (int k = 0; k < K; k++)
+            sum += dlw[k];
+        for (int k = 0; k < K; k++)
+            dMIX[(size_t)i * K + k] = (float)(dlw[k] - exp(lw[k]) * sum);
     }
     linear_bwd(P, Gr, m->s_linear3, &m->s_bias3, net->U, net->Z, n * S, net->dU, 0);
     relu_bwd_inplace(net->U, net->dU, (size_t)n * S * SB);
@@ -418,12 +441,13 @@ static void net_backward(train_net_t *net, const train_model_t *m, const train_s
     relu_bwd_inplace(net->VH, dVH, (size_t)n * V2);
     linear_bwd(P, Gr, m->v_linear2, &m->v_bias2, net->VP, dVH, n, dVP, 1);
     float *dV = net->dA;
-    for (size_t r = 0; r < rows; r++) net->gOWN[r] *= s->mask[r];
+    for (size_t r = 0; r < rows; r++)
+        net->gOWN[r] *= s->mask[r];
     train__conv_bwd(P + m->v_conv_own.off, 1, V1, 1, net->V, n, len, net->gOWN,
                     Gr + m->v_conv_own.off, dV, 0, cs);
     for (int i = 0; i < n; i++)
-        train__vpool_bwd(dVP + (size_t)i * 3 * V1, s->mask + (size_t)i * hw, hw, V1,
-                         s->mask_sum[i], dV + (size_t)i * hw * V1);
+        train__vpool_bwd(dVP + (size_t)i * 3 * V1, s->mask + (size_t)i * hw, hw, V1, s->mask_sum[i],
+                         dV + (size_t)i * hw * V1);
     train__normact_bwd(net->VV, net->V, dV, rows, V1, NULL, NULL, Gr + m->v_bias1.off, dV, 0);
     float *dT = net->dX;
     train__conv_bwd(P + m->v_conv1.off, 1, C, V1, net->T, n, len, dV, Gr + m->v_conv1.off, dT, 0,
@@ -431,8 +455,8 @@ static void net_backward(train_net_t *net, const train_model_t *m, const train_s
 
     /* Policy head. */
     float *dPA = net->dR;
-    train__conv_bwd(P + m->p_conv2p.off, 1, P1, NP, net->PA, n, len, net->gPL,
-                    Gr + m->p_conv2p.off, dPA, 0, cs);
+    train__conv_bwd(P + m->p_conv2p.off, 1, P1, NP, net->PA, n, len, net->gPL, Gr + m->p_conv2p.off,
+                    dPA, 0, cs);
     train__normact_bwd(net->PP, net->PA, dPA, rows, P1, NULL, NULL, Gr + m->p_bias2.off, dPA, 0);
     float *dbias = net->vec1, *dPQ = net->vec2, *dPH = net->vec1;
     sum_points(dPA, n, hw, P1, dbias);
@@ -447,10 +471,10 @@ static void net_backward(train_net_t *net, const train_model_t *m, const train_s
                          net->PARG + (size_t)i * G1, hw, G1, s->mask_sum[i],
                          dPG + (size_t)i * hw * G1);
     train__normact_bwd(net->PG, net->PGG, dPG, rows, G1, NULL, NULL, Gr + m->p_biasg.off, dPG, 0);
-    train__conv_bwd(P + m->p_conv1p.off, 1, C, P1, net->T, n, len, dPA, Gr + m->p_conv1p.off, dT,
-                    1, cs);
-    train__conv_bwd(P + m->p_conv1g.off, 1, C, G1, net->T, n, len, dPG, Gr + m->p_conv1g.off, dT,
-                    1, cs);
+    train__conv_bwd(P + m->p_conv1p.off, 1, C, P1, net->T, n, len, dPA, Gr + m->p_conv1p.off, dT, 1,
+                    cs);
+    train__conv_bwd(P + m->p_conv1g.off, 1, C, G1, net->T, n, len, dPG, Gr + m->p_conv1g.off, dT, 1,
+                    cs);
 
     /* Trunk tip: dX = d/dX[nb] (in place over dT). */
     float *dX = net->dX;
@@ -481,8 +505,8 @@ static void net_backward(train_net_t *net, const train_model_t *m, const train_s
         train__conv_bwd(P + bk->conv1.off, 3, C, R, nb->A, n, len, dR, Gr + bk->conv1.off, dA, 0,
                         cs);
         if (bk->gpool)
-            train__conv_bwd(P + bk->conv1g.off, 3, C, G, nb->A, n, len, dG, Gr + bk->conv1g.off,
-                            dA, 1, cs);
+            train__conv_bwd(P + bk->conv1g.off, 3, C, G, nb->A, n, len, dG, Gr + bk->conv1g.off, dA,
+                            1, cs);
         train__normact_bwd(net->X[b], nb->A, dA, rows, C, NULL, NULL, Gr + bk->beta1.off, dX, 1);
     }
 
@@ -494,8 +518,8 @@ static void net_backward(train_net_t *net, const train_model_t *m, const train_s
                     len, dX, Gr + m->conv_spatial.off, NULL, 0, cs);
 }
 
-void train__net_run(train_net_t *net, const train_model_t *m, const train_slice_t *s,
-                    float *grads, double *loss) {
+void train__net_run(train_net_t *net, const train_model_t *m, const train_slice_t *s, float *grads,
+                    double *loss) {
     TG_ASSERT(s->n >= 1 && s->n <= net->max_n);
     net_forward(net, m, s);
     net_loss(net, m, s, loss);

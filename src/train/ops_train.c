@@ -20,22 +20,26 @@ void train__gemm(int ta, int tb, int M, int N, int K, const float *A, int lda, c
                  int ldb, float beta, float *C, int ldc) {
     if (M <= 0 || N <= 0) return;
 #ifdef TENGEN_HAVE_OPENBLAS
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M,
-                N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N,
+                K, 1.0f, A, lda, B, ldb, beta, C, ldc);
 #else
     for (int i = 0; i < M; i++) {
         float *c = C + (size_t)i * ldc;
-        if (beta == 0.0f) memset(c, 0, (size_t)N * sizeof(float));
+        if (beta == 0.0f)
+            memset(c, 0, (size_t)N * sizeof(float));
         else if (beta != 1.0f)
-            for (int j = 0; j < N; j++) c[j] *= beta;
+            for (int j = 0; j < N; j++)
+                c[j] *= beta;
         for (int k = 0; k < K; k++) {
             float a = ta ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k];
             if (a == 0.0f) continue;
             if (!tb) {
                 const float *b = B + (size_t)k * ldb;
-                for (int j = 0; j < N; j++) c[j] += a * b[j];
+                for (int j = 0; j < N; j++)
+                    c[j] += a * b[j];
             } else {
-                for (int j = 0; j < N; j++) c[j] += a * B[(size_t)j * ldb + k];
+                for (int j = 0; j < N; j++)
+                    c[j] += a * B[(size_t)j * ldb + k];
             }
         }
     }
@@ -73,21 +77,21 @@ static void col2im_add(const float *dcols, int len, int ic, int k, size_t r0, si
                 if (xx < 0 || xx >= len) continue;
                 float *d = din + (s * hw + (size_t)yy * len + xx) * ic;
                 const float *src = dc + (size_t)(dy * k + dx) * ic;
-                for (int c = 0; c < ic; c++) d[c] += src[c];
+                for (int c = 0; c < ic; c++)
+                    d[c] += src[c];
             }
         }
     }
 }
 
 void train__conv_bwd(const float *w, int k, int ic, int oc, const float *in, int n, int len,
-                     const float *dout, float *dw, float *din, int din_accumulate,
-                     float *scratch) {
+                     const float *dout, float *dw, float *din, int din_accumulate, float *scratch) {
     const size_t rows = (size_t)n * len * len;
     if (k == 1) {
         train__gemm(1, 0, ic, oc, (int)rows, in, ic, dout, oc, 1.0f, dw, oc);
         if (din)
-            train__gemm(0, 1, (int)rows, ic, oc, dout, oc, w, oc, din_accumulate ? 1.0f : 0.0f,
-                        din, ic);
+            train__gemm(0, 1, (int)rows, ic, oc, dout, oc, w, oc, din_accumulate ? 1.0f : 0.0f, din,
+                        ic);
         return;
     }
     const int K = k * k * ic;
@@ -105,8 +109,8 @@ void train__conv_bwd(const float *w, int k, int ic, int oc, const float *in, int
     }
 }
 
-void train__normact_fwd(const float *in, size_t rows, int c, const float *gamma,
-                        const float *beta, const float *mask, float *out) {
+void train__normact_fwd(const float *in, size_t rows, int c, const float *gamma, const float *beta,
+                        const float *mask, float *out) {
     for (size_t r = 0; r < rows; r++) {
         const float *x = in + r * c;
         float *y = out + r * c;
@@ -142,14 +146,16 @@ void train__normact_bwd(const float *in, const float *out, const float *dout, si
                 dgamma[i] += d * x[i];
                 g += gamma[i];
             }
-            if (din_accumulate) dx[i] += d * g;
-            else dx[i] = d * g;
+            if (din_accumulate)
+                dx[i] += d * g;
+            else
+                dx[i] = d * g;
         }
     }
 }
 
-void train__gpool_fwd(const float *in, const float *mask, int hw, int c, float mask_sum,
-                      float *out, int *argmax) {
+void train__gpool_fwd(const float *in, const float *mask, int hw, int c, float mask_sum, float *out,
+                      int *argmax) {
     const float scale = (sqrtf(mask_sum) - 14.0f) * 0.1f;
     for (int i = 0; i < c; i++) {
         out[i] = 0.0f;
@@ -176,18 +182,22 @@ void train__gpool_bwd(const float *dout, const float *mask, const int *argmax, i
     for (int p = 0; p < hw; p++) {
         if (mask[p] == 0.0f) continue;
         float *d = din + (size_t)p * c;
-        for (int i = 0; i < c; i++) d[i] += (dout[i] + dout[c + i] * scale) / mask_sum;
+        for (int i = 0; i < c; i++)
+            d[i] += (dout[i] + dout[c + i] * scale) / mask_sum;
     }
-    for (int i = 0; i < c; i++) din[(size_t)argmax[i] * c + i] += dout[2 * c + i];
+    for (int i = 0; i < c; i++)
+        din[(size_t)argmax[i] * c + i] += dout[2 * c + i];
 }
 
 void train__vpool_fwd(const float *in, int hw, int c, float mask_sum, float *out) {
     const float s = sqrtf(mask_sum) - 14.0f;
     const float s1 = s * 0.1f, s2 = s * s * 0.01f - 0.1f;
-    for (int i = 0; i < c; i++) out[i] = 0.0f;
+    for (int i = 0; i < c; i++)
+        out[i] = 0.0f;
     for (int p = 0; p < hw; p++) {
         const float *x = in + (size_t)p * c;
-        for (int i = 0; i < c; i++) out[i] += x[i];
+        for (int i = 0; i < c; i++)
+            out[i] += x[i];
     }
     for (int i = 0; i < c; i++) {
         out[i] /= mask_sum;

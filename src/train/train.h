@@ -66,10 +66,10 @@ int train_config_by_name(const char *name, train_config_t *cfg);
 
 /* Weight-decay / learning-rate groups (KataGo's reg_dict). */
 typedef enum train_group_e {
-    TRAIN_GROUP_NORMAL = 0,  /* input and trunk conv/linear weights, trunk gammas */
-    TRAIN_GROUP_NOREG,       /* trunk biases (betas) */
-    TRAIN_GROUP_OUTPUT,      /* head weights (lr x head factor) */
-    TRAIN_GROUP_OUTPUT_NOREG,/* head biases (lr x head factor) */
+    TRAIN_GROUP_NORMAL = 0,   /* input and trunk conv/linear weights, trunk gammas */
+    TRAIN_GROUP_NOREG,        /* trunk biases (betas) */
+    TRAIN_GROUP_OUTPUT,       /* head weights (lr x head factor) */
+    TRAIN_GROUP_OUTPUT_NOREG, /* head biases (lr x head factor) */
     TRAIN_GROUP_COUNT
 } train_group_t;
 
@@ -90,24 +90,24 @@ typedef struct train_layer_s {
 } train_layer_t;
 
 typedef struct train_block_s {
-    int gpool;     /* 1 for a global-pooling block */
-    int c_reg;     /* channels of the regular path: M, or M - G in a gpool block */
-    train_layer_t beta1;             /* (C) */
-    train_layer_t conv1;             /* 3x3 C -> c_reg */
-    train_layer_t conv1g, betag;     /* gpool only: 3x3 C -> G, (G) */
-    train_layer_t linear_g;          /* gpool only: 3G -> c_reg */
-    train_layer_t beta2, gamma2;     /* (c_reg) */
-    train_layer_t conv2;             /* 3x3 c_reg -> C */
+    int gpool;                   /* 1 for a global-pooling block */
+    int c_reg;                   /* channels of the regular path: M, or M - G in a gpool block */
+    train_layer_t beta1;         /* (C) */
+    train_layer_t conv1;         /* 3x3 C -> c_reg */
+    train_layer_t conv1g, betag; /* gpool only: 3x3 C -> G, (G) */
+    train_layer_t linear_g;      /* gpool only: 3G -> c_reg */
+    train_layer_t beta2, gamma2; /* (c_reg) */
+    train_layer_t conv2;         /* 3x3 c_reg -> C */
 } train_block_t;
 
 typedef struct train_model_s {
     train_config_t cfg;
-    int pos_len;          /* L: the training tensors are L x L */
-    int score_len;        /* score-belief bins, 2*(L*L + 60) */
-    size_t num_params;    /* floats in each buffer */
-    float *params;        /* (num_params) */
-    float *grads;         /* (num_params) */
-    float *momentum;      /* (num_params) */
+    int pos_len;       /* L: the training tensors are L x L */
+    int score_len;     /* score-belief bins, 2*(L*L + 60) */
+    size_t num_params; /* floats in each buffer */
+    float *params;     /* (num_params) */
+    float *grads;      /* (num_params) */
+    float *momentum;   /* (num_params) */
     train_tensor_t *tensors;
     int num_tensors;
     /* trunk */
@@ -140,24 +140,24 @@ const train_tensor_t *train_model_find(const train_model_t *m, const char *name)
 
 /* Loss terms (algorithms.md §5.1, KataGo metrics_pytorch.py with train.py's default scales). */
 typedef enum train_loss_e {
-    TRAIN_LOSS_POLICY = 0,   /* 0.93 * CE(policy, ch0) * w26 */
-    TRAIN_LOSS_POLICY_OPP,   /* 0.15 * CE(next-turn policy, ch1) * w28 */
-    TRAIN_LOSS_POLICY_SOFT,  /* 8 * CE(soft policy, ch2) * w26 */
+    TRAIN_LOSS_POLICY = 0,      /* 0.93 * CE(policy, ch0) * w26 */
+    TRAIN_LOSS_POLICY_OPP,      /* 0.15 * CE(next-turn policy, ch1) * w28 */
+    TRAIN_LOSS_POLICY_SOFT,     /* 8 * CE(soft policy, ch2) * w26 */
     TRAIN_LOSS_POLICY_OPP_SOFT, /* 8 * 0.15 * CE(soft opp policy, ch3) * w28 */
-    TRAIN_LOSS_POLICY_OPT,   /* ch4 (0.1) + ch5 (0.2), plain policy at w26/2 (KataGo's
-                                -disable-optimistic-policy form) */
-    TRAIN_LOSS_VALUE,        /* 0.72 * CE(win/loss/noresult) * (1 - w35) */
-    TRAIN_LOSS_TD_VALUE,     /* 0.72 * sum of 3 (CE - target entropy) * (1 - w24) */
-    TRAIN_LOSS_TD_SCORE,     /* 0.0004 * sum of 3 Huber(12) * w27 */
-    TRAIN_LOSS_OWNERSHIP,    /* 1.5 * mean on-board BCE(2*pretanh) * w27 */
-    TRAIN_LOSS_SCORE_MEAN,   /* 0.0015 * Huber(12) * w27 */
-    TRAIN_LOSS_SCORE_PDF,    /* 0.02 * CE(score distribution) * w27 */
-    TRAIN_LOSS_SCORE_CDF,    /* 0.02 * sum (cdf - cdf target)^2 * w27 */
-    TRAIN_LOSS_SCORE_STDEV,  /* 0.001 * Huber(pred stdev - belief stdev, 10) */
-    TRAIN_LOSS_LEAD,         /* 0.006 * Huber(8) * w29 */
-    TRAIN_LOSS_VARIANCE_TIME,/* 0.0003 * Huber(50) * w27 */
-    TRAIN_LOSS_ST_VALUE_ERR, /* 2.0 * Huber(0.4) * w27 */
-    TRAIN_LOSS_ST_SCORE_ERR, /* 0.00002 * Huber(100) * w27 */
+    TRAIN_LOSS_POLICY_OPT,      /* ch4 (0.1) + ch5 (0.2), plain policy at w26/2 (KataGo's
+                                   -disable-optimistic-policy form) */
+    TRAIN_LOSS_VALUE,           /* 0.72 * CE(win/loss/noresult) * (1 - w35) */
+    TRAIN_LOSS_TD_VALUE,        /* 0.72 * sum of 3 (CE - target entropy) * (1 - w24) */
+    TRAIN_LOSS_TD_SCORE,        /* 0.0004 * sum of 3 Huber(12) * w27 */
+    TRAIN_LOSS_OWNERSHIP,       /* 1.5 * mean on-board BCE(2*pretanh) * w27 */
+    TRAIN_LOSS_SCORE_MEAN,      /* 0.0015 * Huber(12) * w27 */
+    TRAIN_LOSS_SCORE_PDF,       /* 0.02 * CE(score distribution) * w27 */
+    TRAIN_LOSS_SCORE_CDF,       /* 0.02 * sum (cdf - cdf target)^2 * w27 */
+    TRAIN_LOSS_SCORE_STDEV,     /* 0.001 * Huber(pred stdev - belief stdev, 10) */
+    TRAIN_LOSS_LEAD,            /* 0.006 * Huber(8) * w29 */
+    TRAIN_LOSS_VARIANCE_TIME,   /* 0.0003 * Huber(50) * w27 */
+    TRAIN_LOSS_ST_VALUE_ERR,    /* 2.0 * Huber(0.4) * w27 */
+    TRAIN_LOSS_ST_SCORE_ERR,    /* 0.00002 * Huber(100) * w27 */
     TRAIN_LOSS_COUNT
 } train_loss_t;
 
@@ -173,19 +173,19 @@ typedef enum train_sample_e {
 
 typedef struct train_options_s {
     train_config_t cfg;
-    int pos_len;          /* board tensor length of the data (19 for KataGo data) */
-    int batch;            /* rows per step */
-    int threads;          /* worker threads (>= 1) */
-    uint64_t seed;        /* init + sampling + symmetry */
-    double lr_per_sample; /* KataGo: 3e-5 */
-    double lr_scale;      /* -lr-scale (1.0) */
-    int warmup;           /* 1: KataGo's sample-count warmup table; 0: none */
-    double head_lr_factor;/* 0.5 */
-    double momentum;      /* 0.9 */
-    int lookahead_k;      /* 6; 0 disables lookahead */
+    int pos_len;            /* board tensor length of the data (19 for KataGo data) */
+    int batch;              /* rows per step */
+    int threads;            /* worker threads (>= 1) */
+    uint64_t seed;          /* init + sampling + symmetry */
+    double lr_per_sample;   /* KataGo: 3e-5 */
+    double lr_scale;        /* -lr-scale (1.0) */
+    int warmup;             /* 1: KataGo's sample-count warmup table; 0: none */
+    double head_lr_factor;  /* 0.5 */
+    double momentum;        /* 0.9 */
+    int lookahead_k;        /* 6; 0 disables lookahead */
     double lookahead_alpha; /* 0.5 */
-    double clip_base;     /* 2500 (fixup); <= 0 disables clipping */
-    int symmetries;       /* 1: one random symmetry of 8 per batch; 0: identity */
+    double clip_base;       /* 2500 (fixup); <= 0 disables clipping */
+    int symmetries;         /* 1: one random symmetry of 8 per batch; 0: identity */
     train_sample_t sample;
 } train_options_t;
 

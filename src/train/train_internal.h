@@ -32,8 +32,8 @@ void train__conv_bwd(const float *w, int k, int ic, int oc, const float *in, int
 
 /* Fixup norm + ReLU + mask: out = relu(in * (1 + gamma) + beta) * mask, gamma may be NULL
  * (bias only). in == out is not allowed (backward needs both). */
-void train__normact_fwd(const float *in, size_t rows, int c, const float *gamma,
-                        const float *beta, const float *mask, float *out);
+void train__normact_fwd(const float *in, size_t rows, int c, const float *gamma, const float *beta,
+                        const float *mask, float *out);
 
 /* Backward of train__normact_fwd: dbeta/dgamma accumulate; din = (dout * relu'(.)) * (1+gamma)
  * (overwritten, or added when din_accumulate). dout and din may alias when !din_accumulate. */
@@ -43,8 +43,8 @@ void train__normact_bwd(const float *in, const float *out, const float *dout, si
 
 /* KataGo gpool of one sample: in (hw, c), out (3c) = [mean, mean*(sqrtN-14)/10, max over
  * on-board points]; argmax (c) records the max position (for backward). */
-void train__gpool_fwd(const float *in, const float *mask, int hw, int c, float mask_sum,
-                      float *out, int *argmax);
+void train__gpool_fwd(const float *in, const float *mask, int hw, int c, float mask_sum, float *out,
+                      int *argmax);
 /* din (hw, c) += gradient of gpool given dout (3c). */
 void train__gpool_bwd(const float *dout, const float *mask, const int *argmax, int hw, int c,
                       float mask_sum, float *din);
@@ -79,8 +79,8 @@ void train__net_destroy(train_net_t *net);
 
 /* Forward, losses and backward of a slice: adds d(sum of losses)/d(params) into grads (a
  * num_params buffer) and the per-term loss sums into loss[TRAIN_LOSS_COUNT]. */
-void train__net_run(train_net_t *net, const train_model_t *m, const train_slice_t *s,
-                    float *grads, double *loss);
+void train__net_run(train_net_t *net, const train_model_t *m, const train_slice_t *s, float *grads,
+                    double *loss);
 
 /* 1 = exact loss gradients (see train__loss_sample); default 0. */
 void train__net_set_exact_grad(train_net_t *net, int exact);
@@ -98,23 +98,23 @@ const float *train__net_pass(const train_net_t *net, int i);
 /* Raw head outputs of one sample and their gradients (same shapes). */
 typedef struct train_outputs_s {
     int hw, score_len;
-    float *policy;    /* (hw, 6) */
-    float *pass;      /* (6) */
-    float *value;     /* (3) */
-    float *misc;      /* (10) */
-    float *moremisc;  /* (8) */
-    float *own;       /* (hw) pretanh */
-    float *score_logp;/* (score_len) log-probabilities */
+    float *policy;     /* (hw, 6) */
+    float *pass;       /* (6) */
+    float *value;      /* (3) */
+    float *misc;       /* (10) */
+    float *moremisc;   /* (8) */
+    float *own;        /* (hw) pretanh */
+    float *score_logp; /* (score_len) log-probabilities */
 } train_outputs_t;
 
 /* Adds the loss terms of one sample into loss[] and writes d(loss)/d(outputs) into grad
  * (overwriting). mask (hw), mask_sum, targets as in train_slice_t for that sample.
  * exact_grad = 1 replaces KataGo's floored softplus gradients by the true derivative (for
  * finite-difference checks). scratch: 4*(hw+1) + 2*score_len floats. */
-void train__loss_sample(const train_outputs_t *out, const train_outputs_t *grad,
-                        const float *mask, float mask_sum, const float *policy,
-                        const float *gtargets, const float *score, const float *owner,
-                        int exact_grad, double *loss, float *scratch);
+void train__loss_sample(const train_outputs_t *out, const train_outputs_t *grad, const float *mask,
+                        float mask_sum, const float *policy, const float *gtargets,
+                        const float *score, const float *owner, int exact_grad, double *loss,
+                        float *scratch);
 
 /* KataGo's SoftPlusWithGradientFloor: y = softplus(x), or softplus(x/2)^2 when squared; the
  * backward uses max(sigmoid(x), 0.05) in both forms ("keeping the same gradient"), or the true

@@ -112,7 +112,8 @@ static void worker_main(void *arg) {
     uint64_t seen = 0;
     for (;;) {
         uv_mutex_lock(&t->mu);
-        while (!t->stop && t->generation == seen) uv_cond_wait(&t->cond_work, &t->mu);
+        while (!t->stop && t->generation == seen)
+            uv_cond_wait(&t->cond_work, &t->mu);
         if (t->stop) {
             uv_mutex_unlock(&t->mu);
             return;
@@ -138,7 +139,8 @@ static void run_batch(trainer_t *t, double *loss) {
     run_slice(t, 0);
     if (t->nthreads > 1) {
         uv_mutex_lock(&t->mu);
-        while (t->pending > 0) uv_cond_wait(&t->cond_done, &t->mu);
+        while (t->pending > 0)
+            uv_cond_wait(&t->cond_done, &t->mu);
         uv_mutex_unlock(&t->mu);
     }
     float *g = t->model.grads;
@@ -146,11 +148,13 @@ static void run_batch(trainer_t *t, double *loss) {
     memcpy(g, t->tgrads[0], np * sizeof(float));
     for (int w = 1; w < t->nthreads; w++) {
         const float *tg = t->tgrads[w];
-        for (size_t i = 0; i < np; i++) g[i] += tg[i];
+        for (size_t i = 0; i < np; i++)
+            g[i] += tg[i];
     }
     for (int k = 0; k < TRAIN_LOSS_COUNT; k++) {
         loss[k] = 0.0;
-        for (int w = 0; w < t->nthreads; w++) loss[k] += t->tloss[w][k];
+        for (int w = 0; w < t->nthreads; w++)
+            loss[k] += t->tloss[w][k];
     }
 }
 
@@ -226,7 +230,8 @@ void trainer_destroy(trainer_t *t) {
         t->stop = 1;
         uv_cond_broadcast(&t->cond_work);
         uv_mutex_unlock(&t->mu);
-        for (int w = 1; w < t->nthreads; w++) uv_thread_join(&t->workers[w].thread);
+        for (int w = 1; w < t->nthreads; w++)
+            uv_thread_join(&t->workers[w].thread);
         uv_cond_destroy(&t->cond_work);
         uv_cond_destroy(&t->cond_done);
         uv_mutex_destroy(&t->mu);
@@ -262,13 +267,16 @@ static void batch_put_row(trainer_t *t, int i, const trainrows_t *d, int r, int 
     const int hw = t->hw, len = t->opt.pos_len;
     float *src = t->plane_a, *dst = t->plane_b;
     trainrows_get_inputs(d, r, src, t->global + (size_t)i * TRAIN_GLOBAL_IN);
-    if (sym) tg_nn_symmetry_apply(src, dst, TRAIN_SPATIAL_IN, len, sym);
-    else memcpy(dst, src, sizeof(float) * TRAIN_SPATIAL_IN * hw);
+    if (sym)
+        tg_nn_symmetry_apply(src, dst, TRAIN_SPATIAL_IN, len, sym);
+    else
+        memcpy(dst, src, sizeof(float) * TRAIN_SPATIAL_IN * hw);
     float *sp = t->spatial + (size_t)i * hw * TRAIN_SPATIAL_IN;
     float *mk = t->mask + (size_t)i * hw;
     float msum = 0.0f;
     for (int p = 0; p < hw; p++) {
-        for (int c = 0; c < TRAIN_SPATIAL_IN; c++) sp[p * TRAIN_SPATIAL_IN + c] = dst[c * hw + p];
+        for (int c = 0; c < TRAIN_SPATIAL_IN; c++)
+            sp[p * TRAIN_SPATIAL_IN + c] = dst[c * hw + p];
         mk[p] = dst[p];
         msum += dst[p];
     }
@@ -277,28 +285,35 @@ static void batch_put_row(trainer_t *t, int i, const trainrows_t *d, int r, int 
     const int16_t *pol = trainrows_policy_row(d, r);
     float *pt = t->policy + (size_t)i * 2 * (hw + 1);
     for (int ch = 0; ch < 2; ch++) {
-        for (int p = 0; p < hw; p++) src[ch * hw + p] = pol[ch * (hw + 1) + p];
+        for (int p = 0; p < hw; p++)
+            src[ch * hw + p] = pol[ch * (hw + 1) + p];
         pt[ch * (hw + 1) + hw] = pol[ch * (hw + 1) + hw];
     }
-    if (sym) tg_nn_symmetry_apply(src, dst, 2, len, sym);
-    else memcpy(dst, src, sizeof(float) * 2 * hw);
+    if (sym)
+        tg_nn_symmetry_apply(src, dst, 2, len, sym);
+    else
+        memcpy(dst, src, sizeof(float) * 2 * hw);
     for (int ch = 0; ch < 2; ch++)
         memcpy(pt + ch * (hw + 1), dst + ch * hw, sizeof(float) * hw);
     memcpy(t->gtargets + (size_t)i * TRAINROWS_GLOBAL_TARGETS, trainrows_global_targets_row(d, r),
            sizeof(float) * TRAINROWS_GLOBAL_TARGETS);
     const int8_t *sd = trainrows_score_distr_row(d, r);
     float *sc = t->score + (size_t)i * t->score_len;
-    for (int k = 0; k < t->score_len; k++) sc[k] = sd[k];
+    for (int k = 0; k < t->score_len; k++)
+        sc[k] = sd[k];
     const int8_t *vt = trainrows_value_row(d, r); /* channel 0: ownership */
-    for (int p = 0; p < hw; p++) src[p] = vt[p];
-    if (sym) tg_nn_symmetry_apply(src, t->owner + (size_t)i * hw, 1, len, sym);
-    else memcpy(t->owner + (size_t)i * hw, src, sizeof(float) * hw);
+    for (int p = 0; p < hw; p++)
+        src[p] = vt[p];
+    if (sym)
+        tg_nn_symmetry_apply(src, t->owner + (size_t)i * hw, 1, len, sym);
+    else
+        memcpy(t->owner + (size_t)i * hw, src, sizeof(float) * hw);
 }
 
 static int check_data(const trainer_t *t, const trainrows_t *d, tg_err_t *err) {
     if (d->pos_len != t->opt.pos_len || d->score_len != t->score_len)
-        return tg_err_set(err, TG_EINVAL, "trainer: data pos_len %d, model pos_len %d",
-                          d->pos_len, t->opt.pos_len);
+        return tg_err_set(err, TG_EINVAL, "trainer: data pos_len %d, model pos_len %d", d->pos_len,
+                          t->opt.pos_len);
     return 0;
 }
 
@@ -308,9 +323,8 @@ static double warmup_factor(int64_t samples) {
     static const struct {
         int64_t below;
         double f;
-    } tab[] = {{250000, 1 / 20.0},  {500000, 1 / 14.0},  {750000, 1 / 10.0},
-               {1000000, 1 / 7.0},  {1250000, 1 / 5.0},  {1500000, 1 / 3.0},
-               {1750000, 1 / 2.0},  {2000000, 1 / 1.4}};
+    } tab[] = {{250000, 1 / 20.0}, {500000, 1 / 14.0}, {750000, 1 / 10.0}, {1000000, 1 / 7.0},
+               {1250000, 1 / 5.0}, {1500000, 1 / 3.0}, {1750000, 1 / 2.0}, {2000000, 1 / 1.4}};
     for (size_t i = 0; i < TG_ARRAY_LEN(tab); i++)
         if (samples < tab[i].below) return tab[i].f;
     return 1.0;
@@ -320,7 +334,8 @@ static void optimizer_update(trainer_t *t, train_stats_t *st) {
     train_model_t *m = &t->model;
     const train_options_t *o = &t->opt;
     double ss = 0.0;
-    for (size_t i = 0; i < m->num_params; i++) ss += (double)m->grads[i] * m->grads[i];
+    for (size_t i = 0; i < m->num_params; i++)
+        ss += (double)m->grads[i] * m->grads[i];
     const double norm = sqrt(ss);
     double gscale = 1.0;
     if (o->clip_base > 0) {
@@ -329,8 +344,8 @@ static void optimizer_update(trainer_t *t, train_stats_t *st) {
     }
     const double bfac = o->batch / 256.0;
     const double warm = o->warmup ? warmup_factor(t->samples) : 1.0;
-    const double base = o->lr_per_sample * o->lr_scale * warm /
-                        (o->lookahead_k > 0 ? o->lookahead_alpha : 1.0);
+    const double base =
+        o->lr_per_sample * o->lr_scale * warm / (o->lookahead_k > 0 ? o->lookahead_alpha : 1.0);
     const float mu = (float)o->momentum;
     for (int ti = 0; ti < m->num_tensors; ti++) {
         const train_tensor_t *tt = &m->tensors[ti];
@@ -389,9 +404,11 @@ int trainer_step(trainer_t *t, const trainrows_t *const *data, int num_data, tra
         int64_t idx;
         if (t->opt.sample == TRAIN_SAMPLE_SEQUENTIAL)
             idx = (int64_t)(t->seq_pos++ % (uint64_t)total);
-        else idx = (int64_t)(tg_rng_u64(&t->rng) % (uint64_t)total);
+        else
+            idx = (int64_t)(tg_rng_u64(&t->rng) % (uint64_t)total);
         int k = 0;
-        while (idx >= data[k]->num_rows) idx -= data[k++]->num_rows;
+        while (idx >= data[k]->num_rows)
+            idx -= data[k++]->num_rows;
         batch_put_row(t, i, data[k], (int)idx, sym);
     }
     double loss[TRAIN_LOSS_COUNT];
@@ -422,7 +439,8 @@ int trainer_compute_grads(trainer_t *t, const trainrows_t *data, const int *rows
 }
 
 void trainer__set_exact_grad(trainer_t *t, int exact) {
-    for (int w = 0; w < t->nthreads; w++) train__net_set_exact_grad(t->nets[w], exact);
+    for (int w = 0; w < t->nthreads; w++)
+        train__net_set_exact_grad(t->nets[w], exact);
 }
 
 /* ---- checkpoints ------------------------------------------------------------------------ */
@@ -497,9 +515,9 @@ int train__ckpt_load(const char *path, train_model_t *m, float *slow, train_ckpt
                         h.version, CKPT_VERSION);
     else if (memcmp(&h.cfg, &m->cfg, sizeof(h.cfg)) != 0 || h.pos_len != m->pos_len ||
              h.num_params != m->num_params)
-        rc = tg_err_set(err, TG_EINVAL,
-                        "%s: checkpoint is for model %s at pos_len %d, not %s at %d", path,
-                        h.cfg.name, h.pos_len, m->cfg.name, m->pos_len);
+        rc =
+            tg_err_set(err, TG_EINVAL, "%s: checkpoint is for model %s at pos_len %d, not %s at %d",
+                       path, h.cfg.name, h.pos_len, m->cfg.name, m->pos_len);
     else if (len != want)
         rc = tg_err_set(err, TG_EFORMAT, "%s: checkpoint is %zu bytes, expected %zu", path, len,
                         want);

@@ -58,7 +58,8 @@ static int check_tree(const tg_search_t *s) {
         }
         if (st == SEARCH_NODE_TERMINAL) {
             if (v < 1 || fabs(search__load(&n->weight_sum) - v) > 1e-9)
-                if (bad++ < 5) printf("  terminal %lld: visits %d weight mismatch\n", (long long)i, v);
+                if (bad++ < 5)
+                    printf("  terminal %lld: visits %d weight mismatch\n", (long long)i, v);
             continue;
         }
         if (st != SEARCH_NODE_EXPANDED) {
@@ -92,11 +93,13 @@ static int64_t sum_child_visits(const tg_search_t *s) {
     tg_search_child_t kids[TG_SEARCH_MAX_MOVES];
     int n = tg_search_root_children(s, kids, TG_SEARCH_MAX_MOVES);
     int64_t sum = 0;
-    for (int i = 0; i < n; i++) sum += kids[i].visits;
+    for (int i = 0; i < n; i++)
+        sum += kids[i].visits;
     return sum;
 }
 
-/* ---- tests ------------------------------------------------------------------------------------ */
+/* ---- tests ------------------------------------------------------------------------------------
+ */
 
 TEST(utility_maths) {
     double x[SEARCH_GH_POINTS], w[SEARCH_GH_POINTS], sum = 0.0, m2 = 0.0;
@@ -179,7 +182,8 @@ TEST(visits_add_up) {
     /* Noised root priors are a distribution over the legal moves. */
     const search_node_t *root = &s->nodes[0];
     double psum = 0.0;
-    for (int i = 0; i < root->num_edges; i++) psum += s->edges[root->edges + i].prior;
+    for (int i = 0; i < root->num_edges; i++)
+        psum += s->edges[root->edges + i].prior;
     ASSERT_NEAR(psum, 1.0, 1e-4);
     ASSERT_EQ(root->num_edges, 82);
     tg_search_destroy(s);
@@ -228,8 +232,8 @@ TEST(forced_playouts_and_pruning) {
         ASSERT_EQ(m, n);
         /* Independent check of the pruning formula (Black to move: self utility = -U). */
         double scaling = 1.1 * sqrt(total_w + 0.01);
-        double best_value = scaling * kids[best].prior / (1.0 + kids[best].weight) -
-                            kids[best].values.utility;
+        double best_value =
+            scaling * kids[best].prior / (1.0 + kids[best].weight) - kids[best].values.utility;
         double pruned_other = 0.0;
         for (int i = 0; i < m; i++) {
             ASSERT_EQ(locs[i], kids[i].loc);
@@ -239,7 +243,8 @@ TEST(forced_playouts_and_pruning) {
                 continue;
             }
             double explore = best_value + kids[i].values.utility;
-            double wanted = explore > 0 ? fmax(0.0, scaling * kids[i].prior / explore - 1.0) : 1e100;
+            double wanted =
+                explore > 0 ? fmax(0.0, scaling * kids[i].prior / explore - 1.0) : 1e100;
             double expect = ceil(fmin(kids[i].weight, wanted));
             if (expect < 1.0) expect = 0.0; /* chosen_move_prune */
             ASSERT_NEAR(vals[i], expect, 1e-9);
@@ -248,8 +253,7 @@ TEST(forced_playouts_and_pruning) {
         if (forced) {
             /* Every created move got its forced playouts: visits >= sqrt(k P W) - 1. */
             for (int i = 0; i < n; i++)
-                ASSERT_TRUE((double)kids[i].visits >=
-                            sqrt(2.0 * kids[i].prior * 399.0) - 1.0);
+                ASSERT_TRUE((double)kids[i].visits >= sqrt(2.0 * kids[i].prior * 399.0) - 1.0);
             /* Those children only got forced playouts, and pruning takes them all back. */
             ASSERT_TRUE(other_visits[1] > 50);
             ASSERT_TRUE(pruned_other < 0.05 * (double)other_visits[1]);

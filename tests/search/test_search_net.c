@@ -40,9 +40,10 @@ static int search_move(const char *diagram, tg_color_t to_move, bool last_pass, 
     tg_loc_t pv[6];
     int npv = rc ? 0 : tg_search_pv(s, pv, 6);
     if (!rc && tg_search_root_values(s, &v) == 0) {
-        printf("  chosen %s, white winrate %.3f, lead %.1f, visits %lld, pv", tg_loc_to_gtp(mv, b.size, buf),
-               v.white_win, v.white_lead, (long long)v.visits);
-        for (int i = 0; i < npv; i++) printf(" %s", tg_loc_to_gtp(pv[i], b.size, buf));
+        printf("  chosen %s, white winrate %.3f, lead %.1f, visits %lld, pv",
+               tg_loc_to_gtp(mv, b.size, buf), v.white_win, v.white_lead, (long long)v.visits);
+        for (int i = 0; i < npv; i++)
+            printf(" %s", tg_loc_to_gtp(pv[i], b.size, buf));
         printf("\n");
         tg_search_child_t kids[TG_SEARCH_MAX_MOVES];
         int nk = tg_search_root_children(s, kids, TG_SEARCH_MAX_MOVES);
@@ -99,7 +100,8 @@ TEST(passes_when_finished) {
      * Black's pass ends the game with a 1.5-point win. */
     const char *rows = ". . . . X O . . .\n";
     char diagram[256] = "";
-    for (int i = 0; i < 9; i++) strcat(diagram, rows);
+    for (int i = 0; i < 9; i++)
+        strcat(diagram, rows);
     ASSERT_EQ(search_move(diagram, TG_BLACK, true, 7.5f, buf), 0);
     ASSERT_STREQ(buf, "pass");
 }

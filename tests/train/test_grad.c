@@ -42,13 +42,17 @@ static void check_conv(int k) {
     float *dw = calloc((size_t)K * oc, sizeof(float)), *din = malloc(sizeof(float) * n * hw * ic);
     float *scratch = malloc(sizeof(float) * 2 * TRAIN_CONV_CHUNK * K);
     double *ref = malloc(sizeof(double) * n * hw * oc);
-    for (int i = 0; i < K * oc; i++) w[i] = (float)tg_rng_normal(&rng);
-    for (int i = 0; i < n * hw * ic; i++) in[i] = (float)tg_rng_normal(&rng);
-    for (int i = 0; i < n * hw * oc; i++) r[i] = (float)tg_rng_normal(&rng);
+    for (int i = 0; i < K * oc; i++)
+        w[i] = (float)tg_rng_normal(&rng);
+    for (int i = 0; i < n * hw * ic; i++)
+        in[i] = (float)tg_rng_normal(&rng);
+    for (int i = 0; i < n * hw * oc; i++)
+        r[i] = (float)tg_rng_normal(&rng);
     train__conv_fwd(w, k, ic, oc, in, n, len, out, scratch);
     conv_ref(w, k, ic, oc, in, n, len, ref);
     double maxerr = 0;
-    for (int i = 0; i < n * hw * oc; i++) maxerr = fmax(maxerr, fabs(out[i] - ref[i]));
+    for (int i = 0; i < n * hw * oc; i++)
+        maxerr = fmax(maxerr, fabs(out[i] - ref[i]));
     ASSERT_NEAR(maxerr, 0.0, 1e-4);
     /* L = sum r * out: dL/dw and dL/din against central differences of the double reference. */
     train__conv_bwd(w, k, ic, oc, in, n, len, r, dw, din, 0, scratch);
@@ -58,10 +62,12 @@ static void check_conv(int k) {
         double lp = 0, lm = 0;
         w[iw] = keep + 1e-2f;
         conv_ref(w, k, ic, oc, in, n, len, ref);
-        for (int i = 0; i < n * hw * oc; i++) lp += r[i] * ref[i];
+        for (int i = 0; i < n * hw * oc; i++)
+            lp += r[i] * ref[i];
         w[iw] = keep - 1e-2f;
         conv_ref(w, k, ic, oc, in, n, len, ref);
-        for (int i = 0; i < n * hw * oc; i++) lm += r[i] * ref[i];
+        for (int i = 0; i < n * hw * oc; i++)
+            lm += r[i] * ref[i];
         w[iw] = keep;
         ASSERT_NEAR(dw[iw], (lp - lm) / 2e-2, 1e-3 * (1 + fabs(dw[iw])));
         int ii = (int)tg_rng_below(&rng, (uint32_t)(n * hw * ic));
@@ -69,10 +75,12 @@ static void check_conv(int k) {
         lp = lm = 0;
         in[ii] = keep + 1e-2f;
         conv_ref(w, k, ic, oc, in, n, len, ref);
-        for (int i = 0; i < n * hw * oc; i++) lp += r[i] * ref[i];
+        for (int i = 0; i < n * hw * oc; i++)
+            lp += r[i] * ref[i];
         in[ii] = keep - 1e-2f;
         conv_ref(w, k, ic, oc, in, n, len, ref);
-        for (int i = 0; i < n * hw * oc; i++) lm += r[i] * ref[i];
+        for (int i = 0; i < n * hw * oc; i++)
+            lm += r[i] * ref[i];
         in[ii] = keep;
         ASSERT_NEAR(din[ii], (lp - lm) / 2e-2, 1e-3 * (1 + fabs(din[ii])));
     }
@@ -90,8 +98,10 @@ TEST(pools) {
     int arg[3];
     tg_rng_t rng;
     tg_rng_seed(&rng, 3, 3);
-    for (int i = 0; i < 27; i++) in[i] = mask[i / c] * (float)tg_rng_uniform(&rng);
-    for (int i = 0; i < 9; i++) d[i] = (float)tg_rng_normal(&rng);
+    for (int i = 0; i < 27; i++)
+        in[i] = mask[i / c] * (float)tg_rng_uniform(&rng);
+    for (int i = 0; i < 9; i++)
+        d[i] = (float)tg_rng_normal(&rng);
     for (int kind = 0; kind < 2; kind++) {
         memset(din, 0, sizeof(din));
         if (kind == 0) {
@@ -107,10 +117,13 @@ TEST(pools) {
             double l[2];
             for (int sgn = 0; sgn < 2; sgn++) {
                 in[i] = keep + (sgn ? -1e-3f : 1e-3f);
-                if (kind == 0) train__gpool_fwd(in, mask, hw, c, 4.0f, out, arg);
-                else train__vpool_fwd(in, hw, c, 4.0f, out);
+                if (kind == 0)
+                    train__gpool_fwd(in, mask, hw, c, 4.0f, out, arg);
+                else
+                    train__vpool_fwd(in, hw, c, 4.0f, out);
                 l[sgn] = 0;
-                for (int j = 0; j < 9; j++) l[sgn] += d[j] * out[j];
+                for (int j = 0; j < 9; j++)
+                    l[sgn] += d[j] * out[j];
             }
             in[i] = keep;
             ASSERT_NEAR(din[i], (l[0] - l[1]) / 2e-3, 2e-3);
@@ -134,7 +147,8 @@ static trainer_t *make_trainer(int threads, trainrows_t *tr) {
     train_model_t *m = trainer_model(t);
     tg_rng_t rng;
     tg_rng_seed(&rng, 5, 5);
-    for (size_t i = 0; i < m->num_params; i++) m->params[i] += (float)(tg_rng_normal(&rng) * 0.15);
+    for (size_t i = 0; i < m->num_params; i++)
+        m->params[i] += (float)(tg_rng_normal(&rng) * 0.15);
     (void)tr;
     return t;
 }
@@ -160,7 +174,8 @@ TEST(whole_net) {
     for (int ti = 0; ti < m->num_tensors; ti++) {
         const train_tensor_t *tt = &m->tensors[ti];
         double gmax = 0;
-        for (size_t i = 0; i < tt->count; i++) gmax = fmax(gmax, fabs(g[tt->offset + i]));
+        for (size_t i = 0; i < tt->count; i++)
+            gmax = fmax(gmax, fabs(g[tt->offset + i]));
         for (int probe = 0; probe < 4; probe++) {
             size_t i = tt->offset + tg_rng_below(&rng, (uint32_t)tt->count);
             float keep = m->params[i];

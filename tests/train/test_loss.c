@@ -17,19 +17,22 @@ typedef struct fixture_s {
 
 static void fixture_init(fixture_t *f) {
     memset(f, 0, sizeof(*f));
-    f->o = (train_outputs_t){HW, S, f->policy, f->pass, f->value, f->misc, f->moremisc, f->own,
-                             f->logp};
-    f->g = (train_outputs_t){HW, S, f->gpolicy, f->gpass, f->gvalue, f->gmisc, f->gmoremisc,
-                             f->gown, f->glogp};
-    for (int p = 0; p < HW; p++) f->mask[p] = 1;
-    for (int i = 0; i < S; i++) f->logp[i] = (float)-log((double)S); /* uniform belief */
-    f->ptarget[0] = 50;                                          /* one-hot at point 0 */
-    for (int p = 0; p <= HW; p++) f->ptarget[HW + 1 + p] = 7;   /* uniform opponent target */
-    f->gt[0] = 1;                                                /* win */
-    f->gt[3] = 5;                                                /* final score */
-    f->gt[4] = 1;                                                /* TD 1: (1,0,0) */
-    f->gt[8] = 0.5f, f->gt[9] = 0.5f;                            /* TD 2: (.5,.5,0) */
-    f->gt[12] = 0.7f, f->gt[13] = 0.3f;                          /* TD 3: (.7,.3,0) */
+    f->o = (train_outputs_t){HW,      S,           f->policy, f->pass, f->value,
+                             f->misc, f->moremisc, f->own,    f->logp};
+    f->g = (train_outputs_t){HW,           S,       f->gpolicy, f->gpass, f->gvalue, f->gmisc,
+                             f->gmoremisc, f->gown, f->glogp};
+    for (int p = 0; p < HW; p++)
+        f->mask[p] = 1;
+    for (int i = 0; i < S; i++)
+        f->logp[i] = (float)-log((double)S); /* uniform belief */
+    f->ptarget[0] = 50;                      /* one-hot at point 0 */
+    for (int p = 0; p <= HW; p++)
+        f->ptarget[HW + 1 + p] = 7;     /* uniform opponent target */
+    f->gt[0] = 1;                       /* win */
+    f->gt[3] = 5;                       /* final score */
+    f->gt[4] = 1;                       /* TD 1: (1,0,0) */
+    f->gt[8] = 0.5f, f->gt[9] = 0.5f;   /* TD 2: (.5,.5,0) */
+    f->gt[12] = 0.7f, f->gt[13] = 0.3f; /* TD 3: (.7,.3,0) */
     f->gt[7] = 7, f->gt[11] = 30, f->gt[15] = 3;
     f->gt[TRAINROWS_GT_LEAD] = 0;
     f->gt[TRAINROWS_GT_VARIANCE_TIME] = 0;
@@ -122,8 +125,10 @@ TEST(output_gradients) {
     float *ggroups[7] = {f.gpolicy, f.gpass, f.gvalue, f.gmisc, f.gmoremisc, f.gown, f.glogp};
     const int sizes[7] = {HW * 6, 6, 3, 10, 8, HW, S};
     for (int k = 0; k < 6; k++)
-        for (int i = 0; i < sizes[k]; i++) groups[k][i] = (float)(tg_rng_normal(&rng) * 0.5);
-    for (int i = 0; i < S; i++) f.logp[i] = (float)(tg_rng_normal(&rng) * 0.5);
+        for (int i = 0; i < sizes[k]; i++)
+            groups[k][i] = (float)(tg_rng_normal(&rng) * 0.5);
+    for (int i = 0; i < S; i++)
+        f.logp[i] = (float)(tg_rng_normal(&rng) * 0.5);
     double l[TRAIN_LOSS_COUNT];
     run(&f, 1, l);
     float saved[S];
@@ -136,7 +141,8 @@ TEST(output_gradients) {
                 groups[k][i] = keep + (sgn ? -1e-3f : 1e-3f);
                 run(&f, 1, l);
                 tot[sgn] = 0;
-                for (int j = 0; j < TRAIN_LOSS_COUNT; j++) tot[sgn] += l[j];
+                for (int j = 0; j < TRAIN_LOSS_COUNT; j++)
+                    tot[sgn] += l[j];
             }
             groups[k][i] = keep;
             double fd = (tot[0] - tot[1]) / 2e-3;

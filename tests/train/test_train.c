@@ -78,7 +78,8 @@ TEST(overfit_small_batch) {
     for (int r = 0; r < 16; r++) {
         const int16_t *p = trainrows_policy_row(&few, r);
         double sum = 0;
-        for (int i = 0; i < few.policy_len; i++) sum += p[i];
+        for (int i = 0; i < few.policy_len; i++)
+            sum += p[i];
         for (int i = 0; i < few.policy_len; i++)
             if (p[i] > 0) ent -= p[i] / sum * log(p[i] / sum);
     }
@@ -119,10 +120,10 @@ TEST(loss_falls) {
         if (s < win) head += st.loss_total, phead += st.loss[TRAIN_LOSS_POLICY];
         if (s >= steps - win) tail += st.loss_total, ptail += st.loss[TRAIN_LOSS_POLICY];
     }
-    printf("  loss/row %.3f -> %.3f, policy/row %.3f -> %.3f\n", head / win / 16,
-           tail / win / 16, phead / win / 16, ptail / win / 16);
+    printf("  loss/row %.3f -> %.3f, policy/row %.3f -> %.3f\n", head / win / 16, tail / win / 16,
+           phead / win / 16, ptail / win / 16);
     ASSERT_EQ(trainer_samples(t), steps * 16);
-    ASSERT_TRUE(tail < 0.95 * head);   /* the total is mostly the 8x soft policy term */
+    ASSERT_TRUE(tail < 0.95 * head); /* the total is mostly the 8x soft policy term */
     ASSERT_TRUE(ptail < 0.85 * phead);
     trainer_destroy(t);
     trainrows_free(&all);
@@ -136,19 +137,22 @@ TEST(resume_bit_identical) {
     const int N = 14; /* crosses lookahead syncs at 6 and 12 and the save point 7 */
     trainer_t *a = make("b2c16", 8, 2, 1e-4, 1, TRAIN_SAMPLE_RANDOM);
     ASSERT_TRUE(a != NULL);
-    for (int s = 0; s < N; s++) ASSERT_EQ(trainer_step(a, ds, 1, NULL, &err), 0);
+    for (int s = 0; s < N; s++)
+        ASSERT_EQ(trainer_step(a, ds, 1, NULL, &err), 0);
 
     char path[256];
     snprintf(path, sizeof(path), "/tmp/tengen_train_ckpt_%d.bin", (int)getpid());
     trainer_t *b = make("b2c16", 8, 2, 1e-4, 1, TRAIN_SAMPLE_RANDOM);
-    for (int s = 0; s < N / 2; s++) ASSERT_EQ(trainer_step(b, ds, 1, NULL, &err), 0);
+    for (int s = 0; s < N / 2; s++)
+        ASSERT_EQ(trainer_step(b, ds, 1, NULL, &err), 0);
     ASSERT_EQ(trainer_save(b, path, &err), 0);
     trainer_destroy(b);
     trainer_t *c = make("b2c16", 8, 2, 1e-4, 1, TRAIN_SAMPLE_RANDOM);
     /* a fresh trainer with another seed's init must be fully overwritten by the load */
     ASSERT_EQ(trainer_load(c, path, &err), 0);
     ASSERT_EQ(trainer_steps(c), N / 2);
-    for (int s = N / 2; s < N; s++) ASSERT_EQ(trainer_step(c, ds, 1, NULL, &err), 0);
+    for (int s = N / 2; s < N; s++)
+        ASSERT_EQ(trainer_step(c, ds, 1, NULL, &err), 0);
     train_model_t *ma = trainer_model(a), *mc = trainer_model(c);
     ASSERT_EQ(trainer_steps(a), trainer_steps(c));
     ASSERT_EQ(trainer_samples(a), trainer_samples(c));

@@ -25,7 +25,8 @@ static inline void testdata_fill(trainrows_t *tr, int n, uint64_t seed) {
                 int on = (p / L) < bl && (p % L) < bl;
                 planes[c * hw + p] = c == 0 ? (float)on : (on && tg_rng_uniform(&rng) < 0.3);
             }
-        for (int k = 0; k < 19; k++) glob[k] = (float)(tg_rng_normal(&rng) * 0.5);
+        for (int k = 0; k < 19; k++)
+            glob[k] = (float)(tg_rng_normal(&rng) * 0.5);
         trainrows_set_inputs(tr, row, planes, glob);
         int16_t *pol = trainrows_policy_row(tr, row);
         for (int ch = 0; ch < 2; ch++)
