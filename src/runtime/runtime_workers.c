@@ -339,8 +339,9 @@ static void rt__requeue_candidates(rt_runtime_t *rt) {
         char p[RT_PATH_MAX + 300];
         struct stat st;
         snprintf(p, sizeof(p), "%s/%s/model.bin.gz", rt->test_dir, de->d_name);
-        if (stat(p, &st) != 0 || strlen(de->d_name) >= RT_NAME_MAX) continue;
-        snprintf(names[n], RT_NAME_MAX, "%s", de->d_name);
+        size_t len = strlen(de->d_name);
+        if (stat(p, &st) != 0 || len >= RT_NAME_MAX) continue;
+        memcpy(names[n], de->d_name, len + 1);
         mt[n++] = (int64_t)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
     }
     closedir(d);
