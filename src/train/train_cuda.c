@@ -653,7 +653,7 @@ static int create_device(trainer_cuda_t *t, tg_err_t *err) {
     /* Symmetry tables (perm[sym][dst] = src, as tg_nn_symmetry_apply), groups, params. */
     const int len = t->len, hw = t->hw;
     int *perm = malloc(sizeof(int) * 8 * (size_t)hw);
-    uint8_t *group = malloc(m->num_params);
+    uint8_t *group = calloc(m->num_params, 1); /* gaps between tensors: group 0 */
     if (!perm || !group) {
         free(perm);
         free(group);
