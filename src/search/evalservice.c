@@ -119,6 +119,27 @@ tg_evalservice_backend_t tg_evalservice_backend_nn(tg_nn_evaluator_t *ev) {
     return b;
 }
 
+static int evalservice__nn_pool_batch(void *ctx, int n, const tg_game_t *const *games,
+                                      const int *symmetries, int nn_len, tg_nn_output_t *outs,
+                                      tg_err_t *err) {
+    tg_evalservice_nn_pool_t *pool = ctx;
+    for (int i = 0; i < pool->count; i++) {
+        /* acq_rel: the previous user's writes to evs[i] happen before ours. */
+        if (atomic_exchange_explicit(&pool->busy[i], 1, memory_order_acq_rel) == 0) {
+            int rc = tg_nn_evaluate_batch(pool->evs[i], n, games, symmetries, nn_len, outs, err);
+            atomic_store_explicit(&pool->busy[i], 0, memory_order_release);
+            return rc;
+        }
+    }
+    /* More callers than evaluators: evs[0]'s own lock serialises this call. */
+    return tg_nn_evaluate_batch(pool->evs[0], n, games, symmetries, nn_len, outs, err);
+}
+
+tg_evalservice_backend_t tg_evalservice_backend_nn_pool(tg_evalservice_nn_pool_t *pool) {
+    tg_evalservice_backend_t b = {evalservice__nn_pool_batch, pool};
+    return b;
+}
+
 /* ---- Evaluator threads ------------------------------------------------------------------------
  */
 

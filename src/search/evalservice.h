@@ -31,6 +31,7 @@
 #ifndef TENGEN_SEARCH_EVALSERVICE_H
 #define TENGEN_SEARCH_EVALSERVICE_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "game/game.h"
@@ -50,6 +51,20 @@ typedef struct tg_evalservice_backend_s {
 /* Backend running a net (tg_nn_evaluate_batch). ev stays the caller's and must outlive the
  * service. */
 tg_evalservice_backend_t tg_evalservice_backend_nn(tg_nn_evaluator_t *ev);
+
+/* A pool of independent evaluators of one net, so that several evaluator threads run their
+ * batches at the same time (one tg_nn_evaluator_t serialises its calls on its own lock). Each
+ * call takes a free evaluator (an atomic flag per evaluator); with count >= the service's
+ * num_threads one is always free, else a call waits on evs[0]'s lock. Caller-owned; the
+ * evaluators stay the caller's and must outlive the service. Lock-free, no allocation. */
+#define TG_EVALSERVICE_MAX_POOL 16
+typedef struct tg_evalservice_nn_pool_s {
+    int count; /* 1..TG_EVALSERVICE_MAX_POOL */
+    tg_nn_evaluator_t *evs[TG_EVALSERVICE_MAX_POOL];
+    atomic_int busy[TG_EVALSERVICE_MAX_POOL]; /* 1 while a call uses evs[i] */
+} tg_evalservice_nn_pool_t;
+
+tg_evalservice_backend_t tg_evalservice_backend_nn_pool(tg_evalservice_nn_pool_t *pool);
 
 /* Backend of the "random net" used before any model exists (as KataGo's selfplay does with no
  * model): uniform policy over the legal moves (pass included), value 0 (win = loss = 0.5), score,

@@ -132,9 +132,18 @@ static int selfplay__net_open(selfplay_engine_t *e, const char *path, const char
     int rc;
     tg_evalservice_backend_t backend = tg_evalservice_backend_uniform();
     if (path) {
-        rc = tg_nn_evaluator_create(path, e->svc_params.max_batch, p->nn_threads, &net->nn, err);
-        if (rc) goto fail_net;
-        backend = tg_evalservice_backend_nn(net->nn);
+        /* One evaluator per service thread, so their batches run concurrently. */
+        int k = e->svc_params.num_threads;
+        if (k < 1) k = 1;
+        if (k > TG_EVALSERVICE_MAX_POOL) k = TG_EVALSERVICE_MAX_POOL;
+        for (int i = 0; i < k; i++) {
+            rc = tg_nn_evaluator_create(path, e->svc_params.max_batch, p->nn_threads,
+                                        &net->pool.evs[i], err);
+            if (rc) goto fail_nn;
+            net->pool.count = i + 1;
+        }
+        net->nn = net->pool.evs[0];
+        backend = tg_evalservice_backend_nn_pool(&net->pool);
     }
     rc = tg_evalservice_create(&e->svc_params, &backend, &net->svc, err);
     if (rc) goto fail_nn;
@@ -171,8 +180,8 @@ fail_rows:
 fail_svc:
     tg_evalservice_destroy(net->svc);
 fail_nn:
-    tg_nn_evaluator_destroy(net->nn);
-fail_net:
+    for (int i = 0; i < net->pool.count; i++)
+        tg_nn_evaluator_destroy(net->pool.evs[i]);
     free(net);
     return rc;
 }
@@ -212,7 +221,8 @@ static void selfplay__net_close(selfplay_engine_t *e, selfplay_net_t *net) {
     e->nn_batches += st.batches;
     uv_mutex_unlock(&e->lock);
     tg_evalservice_destroy(net->svc);
-    tg_nn_evaluator_destroy(net->nn);
+    for (int i = 0; i < net->pool.count; i++)
+        tg_nn_evaluator_destroy(net->pool.evs[i]);
     trainrows_free(&net->writer.rows);
     uv_mutex_destroy(&net->writer.lock);
     free(net);

@@ -33,7 +33,8 @@ typedef struct selfplay_net_s {
     char name[256];
     char path[1024]; /* "" for the random net */
     int64_t mtime_ns;
-    tg_nn_evaluator_t *nn; /* NULL for the random net */
+    tg_nn_evaluator_t *nn;         /* NULL for the random net; = pool.evs[0] */
+    tg_evalservice_nn_pool_t pool; /* one evaluator per service thread */
     tg_evalservice_t *svc;
     selfplay_writer_t writer;
     int refs;
