@@ -6,9 +6,9 @@
  * float rounding; tests/export compares them with net.c's own policy outputs. Workspace: six
  * (n*L*L, max channels) tensors plus head vectors, one allocation per call.
  *
- * The checkpoint header is read through a copy of trainer.c's ckpt_header_t (format "TGCK",
- * version 1). trainer_load re-checks magic, version, config, size and checksum, so a mismatch
- * between the two definitions can only make loading fail loudly, never load garbage. */
+ * The checkpoint header is read through train_internal.h's train_ckpt_header_t (format "TGCK",
+ * version 1), the same definition trainer.c writes; trainer_load then re-checks magic, version,
+ * config, size and checksum. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,21 +163,6 @@ int train_infer_forward(const train_model_t *m, int n, int len, const float *spa
 
 /* ---- checkpoints ------------------------------------------------------------------------ */
 
-/* Copy of trainer.c's checkpoint header (version 1). */
-#define INFER_CKPT_MAGIC   "TGCK"
-#define INFER_CKPT_VERSION 1u
-
-typedef struct infer_ckpt_header_s {
-    char magic[4];
-    uint32_t version;
-    train_config_t cfg;
-    int32_t pos_len, pad;
-    uint64_t num_params;
-    int64_t steps, samples;
-    uint64_t seq_pos;
-    uint64_t rng[4];
-} infer_ckpt_header_t;
-
 /* Plausible channel count: the checkpoint came from outside, so bound what we allocate. */
 static int ckpt_width_ok(int c) { return c >= 1 && c <= 4096; }
 
@@ -185,17 +170,17 @@ int train_checkpoint_peek(const char *path, train_ckpt_info_t *info, tg_err_t *e
     memset(info, 0, sizeof(*info));
     FILE *fp = fopen(path, "rb");
     if (!fp) return tg_err_set(err, TG_EIO, "%s: cannot open checkpoint", path);
-    infer_ckpt_header_t h;
+    train_ckpt_header_t h;
     size_t got = fread(&h, 1, sizeof(h), fp);
     fclose(fp);
-    if (got >= 4 && memcmp(h.magic, INFER_CKPT_MAGIC, 4) != 0)
+    if (got >= 4 && memcmp(h.magic, TRAIN_CKPT_MAGIC, 4) != 0)
         return tg_err_set(err, TG_EFORMAT, "%s: not a tengen checkpoint (bad magic)", path);
     if (got != sizeof(h))
         return tg_err_set(err, TG_EFORMAT, "%s: truncated checkpoint (%zu header bytes of %zu)",
                           path, got, sizeof(h));
-    if (h.version != INFER_CKPT_VERSION)
+    if (h.version != TRAIN_CKPT_VERSION)
         return tg_err_set(err, TG_EUNSUPPORTED, "%s: checkpoint version %u, expected %u", path,
-                          h.version, INFER_CKPT_VERSION);
+                          h.version, TRAIN_CKPT_VERSION);
     const train_config_t *c = &h.cfg;
     if (memchr(c->name, '\0', sizeof(c->name)) == NULL)
         return tg_err_set(err, TG_EFORMAT, "%s: checkpoint config name is not terminated", path);

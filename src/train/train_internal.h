@@ -124,6 +124,22 @@ double train__huber(double x, double delta, double *dydx);
 
 /* ---- Checkpoints (shared by the CPU and CUDA trainers) ------------------------------------ */
 
+/* The fixed header at the start of a TGCK checkpoint (format in train.h, trainer_save), read
+ * and written by trainer.c and peeked at by train_infer.c. */
+#define TRAIN_CKPT_MAGIC   "TGCK"
+#define TRAIN_CKPT_VERSION 1u
+
+typedef struct train_ckpt_header_s {
+    char magic[4];
+    uint32_t version;
+    train_config_t cfg;
+    int32_t pos_len, pad;
+    uint64_t num_params;
+    int64_t steps, samples;
+    uint64_t seq_pos;
+    uint64_t rng[4];
+} train_ckpt_header_t;
+
 /* Counters and sampling state stored in a checkpoint next to the buffers. */
 typedef struct train_ckpt_state_s {
     int64_t steps, samples;

@@ -445,20 +445,6 @@ void trainer__set_exact_grad(trainer_t *t, int exact) {
 
 /* ---- checkpoints ------------------------------------------------------------------------ */
 
-#define CKPT_MAGIC   "TGCK"
-#define CKPT_VERSION 1u
-
-typedef struct ckpt_header_s {
-    char magic[4];
-    uint32_t version;
-    train_config_t cfg;
-    int32_t pos_len, pad;
-    uint64_t num_params;
-    int64_t steps, samples;
-    uint64_t seq_pos;
-    uint64_t rng[4];
-} ckpt_header_t;
-
 static int ckpt_write(FILE *fp, const void *p, size_t n, uint32_t *crc) {
     *crc = npz_crc32(*crc, p, n);
     return fwrite(p, 1, n, fp) == n ? 0 : TG_EIO;
@@ -466,10 +452,10 @@ static int ckpt_write(FILE *fp, const void *p, size_t n, uint32_t *crc) {
 
 int train__ckpt_save(const char *path, const train_model_t *m, const float *slow,
                      const train_ckpt_state_t *st, tg_err_t *err) {
-    ckpt_header_t h;
+    train_ckpt_header_t h;
     memset(&h, 0, sizeof(h));
-    memcpy(h.magic, CKPT_MAGIC, 4);
-    h.version = CKPT_VERSION;
+    memcpy(h.magic, TRAIN_CKPT_MAGIC, 4);
+    h.version = TRAIN_CKPT_VERSION;
     h.cfg = m->cfg;
     h.pos_len = m->pos_len;
     h.num_params = m->num_params;
@@ -501,18 +487,18 @@ int train__ckpt_load(const char *path, train_model_t *m, float *slow, train_ckpt
     int rc = tg_file_read_all(path, (size_t)1 << 34, &buf, &len, err);
     if (rc) return rc;
     const size_t bytes = m->num_params * sizeof(float);
-    const size_t want = sizeof(ckpt_header_t) + 3 * bytes + sizeof(uint32_t);
-    ckpt_header_t h;
+    const size_t want = sizeof(train_ckpt_header_t) + 3 * bytes + sizeof(uint32_t);
+    train_ckpt_header_t h;
     if (len < sizeof(h)) {
         free(buf);
         return tg_err_set(err, TG_EFORMAT, "%s: truncated checkpoint (%zu bytes)", path, len);
     }
     memcpy(&h, buf, sizeof(h));
-    if (memcmp(h.magic, CKPT_MAGIC, 4) != 0)
+    if (memcmp(h.magic, TRAIN_CKPT_MAGIC, 4) != 0)
         rc = tg_err_set(err, TG_EFORMAT, "%s: not a tengen checkpoint", path);
-    else if (h.version != CKPT_VERSION)
+    else if (h.version != TRAIN_CKPT_VERSION)
         rc = tg_err_set(err, TG_EUNSUPPORTED, "%s: checkpoint version %u, expected %u", path,
-                        h.version, CKPT_VERSION);
+                        h.version, TRAIN_CKPT_VERSION);
     else if (memcmp(&h.cfg, &m->cfg, sizeof(h.cfg)) != 0 || h.pos_len != m->pos_len ||
              h.num_params != m->num_params)
         rc =
