@@ -137,8 +137,19 @@ static inline int sp_check_output(const char *out, const char *net, int expect_g
                 if (fabsf(gt[k] + gt[k + 1] + gt[k + 2] - 1.0f) > 1e-4f)
                     return printf("  row %d: TD group %d does not sum to 1\n", r, k), 1;
             if (gt[27] == 1.0f) {
-                if (gt[3] > 0.0f && !(gt[0] > 0.99f)) return printf("  row %d: win/score\n", r), 1;
-                if (gt[3] < 0.0f && !(gt[1] > 0.99f)) return printf("  row %d: loss/score\n", r), 1;
+                /* Komi randomized off the half-point grid (draw_rand_radius, as KataGo) makes a
+                 * game within half a point a partial win: win = 0.5 + score, loss = 0.5 - score. */
+                float sc = gt[3];
+                if (fabsf(sc) < 0.5f) {
+                    if (fabsf(gt[0] - (0.5f + sc)) > 1e-4f || fabsf(gt[1] - (0.5f - sc)) > 1e-4f)
+                        return printf("  row %d: near-draw score %g but win %g loss %g\n", r, sc,
+                                      gt[0], gt[1]),
+                               1;
+                } else if (sc > 0.0f && !(gt[0] > 0.99f)) {
+                    return printf("  row %d: score %g but win %g\n", r, sc, gt[0]), 1;
+                } else if (sc < 0.0f && !(gt[1] > 0.99f)) {
+                    return printf("  row %d: score %g but loss %g\n", r, sc, gt[1]), 1;
+                }
                 int own = 0;
                 for (int i = 0; i < tr.area; i++)
                     own += vt[i];
