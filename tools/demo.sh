@@ -2,7 +2,7 @@
 # demo.sh CONFIG: the README's main job: checks the config, runs a short self-check (rules and
 # net benchmarks), plays a demo match of tengen's searching GTP engine against the configured
 # opponent (GNU Go by default), writing SGFs and a summary under run.dir, then runs the training
-# loop (`tengen run config/quickstart.ini`) for two full cycles.
+# loop (`tengen run config/quickstart.ini`) for two full cycles and draws it (`tengen plot`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cfg="${1:-config/default.ini}"
@@ -52,3 +52,6 @@ echo "== tengen run config/quickstart.ini (bounded demo: 2 cycles)"
 $bin run config/quickstart.ini --dry-run
 $bin run config/quickstart.ini --max-cycles 2 --max-minutes 5
 $bin status runs/quickstart
+echo "== tengen plot runs/quickstart"
+$bin plot runs/quickstart
+echo "== plots: $(pwd)/runs/quickstart/plots/index.html (strength.svg, loss.svg, throughput.svg)"

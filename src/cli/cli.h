@@ -6,6 +6,7 @@
 
 int cmd_run(int argc, char **argv);      /* cmd_run.c: the whole training loop in one process */
 int cmd_status(int argc, char **argv);   /* cmd_status.c: summary of a run directory */
+int cmd_plot(int argc, char **argv);     /* cmd_plot.c: SVG charts of a run directory */
 int cmd_gtp(int argc, char **argv);      /* cmd_gtp.c: GTP engine on stdin/stdout */
 int cmd_config(int argc, char **argv);   /* cmd_config.c: check and print a config */
 int cmd_bench(int argc, char **argv);    /* cmd_bench.c: benchmarks (playout, nn) */

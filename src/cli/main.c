@@ -18,6 +18,7 @@ static const subcommand_t subcommands[] = {
     {"run", cmd_run,
      "the whole loop (selfplay, train, export, gate) from one config; pause/resume"},
     {"status", cmd_status, "summarise a run directory, running or not"},
+    {"plot", cmd_plot, "SVG charts of a run directory: strength, loss, throughput"},
     {"gtp", cmd_gtp,
      "play Go over GTP (MCTS with a KataGo net via --model, else random legal play)"},
     {"match", cmd_match,
