@@ -2,7 +2,9 @@
  *
  * The checkpoint says which model config and board length it holds, so no config is needed;
  * the output is a version-15 KataGo net (.bin.gz gzip'ed, or raw .bin), written atomically, that
- * KataGo v1.14+ and tengen's own loader both read (src/export/export.h). */
+ * KataGo v1.14+ and tengen's own loader both read (src/export/export.h). A checkpoint with an
+ * SWA average exports the average, as KataGo's selfplay export does (-use-swa); --no-swa
+ * exports the raw weights. */
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -14,7 +16,7 @@
 static void usage(FILE *out) {
     fprintf(out,
             "usage: tengen export --checkpoint FILE --output MODEL.bin.gz (--name NAME |\n"
-            "                     --prefix PREFIX [--data-rows N])\n"
+            "                     --prefix PREFIX [--data-rows N]) [--no-swa]\n"
             "  Exports a trainer checkpoint as a KataGo model (version 15). Exit 0 on success,\n"
             "  1 if the checkpoint cannot be read or the model cannot be written.\n"
             "  -c, --checkpoint FILE   trainer checkpoint (trainer_save format)\n"
@@ -23,6 +25,8 @@ static void usage(FILE *out) {
             "  -p, --prefix PREFIX     name the model PREFIX-s<samples>-d<rows> instead\n"
             "                          (samples from the checkpoint; default prefix: its config)\n"
             "  -d, --data-rows N       the <rows> part of that name (default 0)\n"
+            "      --no-swa            export the raw weights even when the checkpoint holds an\n"
+            "                          SWA average (default: the average when there is one)\n"
             "  -h, --help              this help\n");
 }
 
@@ -32,10 +36,12 @@ int cmd_export(int argc, char **argv) {
                                          {"name", required_argument, 0, 'n'},
                                          {"prefix", required_argument, 0, 'p'},
                                          {"data-rows", required_argument, 0, 'd'},
+                                         {"no-swa", no_argument, 0, 1},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char *ckpt = NULL, *output = NULL, *name = NULL, *prefix = NULL;
     long long rows = 0;
+    int use_swa = 1;
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "c:o:n:p:d:h", opts, NULL)) != -1) {
@@ -61,6 +67,9 @@ int cmd_export(int argc, char **argv) {
             }
             break;
         }
+        case 1:
+            use_swa = 0;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -88,11 +97,12 @@ int cmd_export(int argc, char **argv) {
     }
     tg_err_t err = {0};
     tg_export_result_t res;
-    if (tg_export_checkpoint(ckpt, name, prefix, rows, output, &res, &err) != 0) {
+    if (tg_export_checkpoint(ckpt, name, prefix, rows, output, use_swa, &res, &err) != 0) {
         fprintf(stderr, "tengen export: %s\n", err.msg);
         return 1;
     }
-    printf("exported model=%s steps=%" PRId64 " samples=%" PRId64 " output=%s\n", res.name,
-           res.steps, res.samples, output);
+    printf("exported model=%s steps=%" PRId64 " samples=%" PRId64 " weights=%s swa_updates=%" PRId64
+           " output=%s\n",
+           res.name, res.steps, res.samples, res.swa ? "swa" : "raw", res.swa_updates, output);
     return 0;
 }

@@ -4,7 +4,9 @@
  * Checkpoints are DIR/ckpt-<12-digit step>.tgck (atomic writes; the 4 newest are kept). One
  * loss line per --log-every steps goes to stdout:
  *   step=S samples=N loss=L loss_policy=.. loss_value=.. ... grad_norm=G lr=X
- * with every loss as a mean per row of the batch (KataGo's *_sum / rows). Logs go to stderr. */
+ * with every loss as a mean per row of the batch (KataGo's *_sum / rows). Logs go to stderr.
+ * With SWA on (--swa or train.swa), checkpoints carry KataGo's SWA average, which
+ * `tengen export` then writes. */
 #include <dirent.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -28,11 +30,13 @@ static void cmd_train_usage(FILE *out) {
             "                    --checkpoint-dir D [--steps N] [--batch B] [--threads T]\n"
             "                    [--lr X] [--lr-scale S] [--no-warmup] [--seed S]\n"
             "                    [--log-every N] [--save-every N]\n"
+            "                    [--swa | --no-swa] [--swa-period N] [--swa-scale S]\n"
             "  Trains on KataGo training .npz files (selfplay or shuffler output) with KataGo's\n"
             "  losses and SGD; resumes from the newest checkpoint in D.\n"
             "  -c, --config C        config file: its [train] keys (model_kind, batch, threads,\n"
             "                        lr_per_sample, lr_scale, warmup, seed, checkpoint_dir,\n"
-            "                        steps) are the defaults; the options below override them\n"
+            "                        steps, swa, swa_period_samples, swa_scale) are the\n"
+            "                        defaults; the options below override them\n"
             "  -m, --model-kind K    b2c16, b4c32, b6c96 (default), b10c128\n"
             "  -d, --data PATH       a training .npz (repeatable; extra arguments count too)\n"
             "  -o, --checkpoint-dir D  checkpoints (created if missing)\n"
@@ -45,6 +49,10 @@ static void cmd_train_usage(FILE *out) {
             "      --seed S          init/sampling seed (default 1)\n"
             "      --log-every N     steps per loss line (default 10)\n"
             "      --save-every N    steps per checkpoint (default 500; always at the end)\n"
+            "      --swa, --no-swa   keep KataGo's SWA weight average (default off); export\n"
+            "                        writes it\n"
+            "      --swa-period N    samples between SWA snapshots (default 80000)\n"
+            "      --swa-scale S     each snapshot moves the average 1/S of the way (default 8)\n"
             "  -h, --help            this help\n");
 }
 
@@ -113,6 +121,10 @@ int cmd_train(int argc, char **argv) {
                                          {"seed", required_argument, 0, 3},
                                          {"log-every", required_argument, 0, 4},
                                          {"save-every", required_argument, 0, 5},
+                                         {"swa", no_argument, 0, 6},
+                                         {"no-swa", no_argument, 0, 7},
+                                         {"swa-period", required_argument, 0, 8},
+                                         {"swa-scale", required_argument, 0, 9},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char *kind = "b6c96", *dir = NULL, *config = NULL;
@@ -121,10 +133,13 @@ int cmd_train(int argc, char **argv) {
     long steps = 1000, log_every = 10, save_every = 500;
     double lr = 3e-5, lr_scale = 1.0;
     unsigned long long seed = 1;
+    int swa = 0;
+    long long swa_period = 80000;
+    double swa_scale = 8.0;
     /* Which options the command line gave (they win over the config). */
     bool set_kind = false, set_dir = false, set_steps = false, set_batch = false,
          set_threads = false, set_lr = false, set_scale = false, set_warmup = false,
-         set_seed = false;
+         set_seed = false, set_swa = false, set_swa_period = false, set_swa_scale = false;
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "c:m:d:o:n:b:t:l:h", opts, NULL)) != -1) {
@@ -168,6 +183,16 @@ int cmd_train(int argc, char **argv) {
         case 5:
             save_every = strtol(optarg, NULL, 10);
             break;
+        case 6:
+        case 7:
+            swa = c == 6, set_swa = true;
+            break;
+        case 8:
+            swa_period = strtoll(optarg, NULL, 10), set_swa_period = true;
+            break;
+        case 9:
+            swa_scale = atof(optarg), set_swa_scale = true;
+            break;
         case 'h':
             cmd_train_usage(stdout);
             return 0;
@@ -195,6 +220,9 @@ int cmd_train(int argc, char **argv) {
         if (!set_scale) lr_scale = cfg_file.train_lr_scale;
         if (!set_warmup) warmup = cfg_file.train_warmup ? 1 : 0;
         if (!set_seed && cfg_file.train_seed) seed = (unsigned long long)cfg_file.train_seed;
+        if (!set_swa) swa = cfg_file.train_swa ? 1 : 0;
+        if (!set_swa_period) swa_period = (long long)cfg_file.train_swa_period_samples;
+        if (!set_swa_scale) swa_scale = cfg_file.train_swa_scale;
     }
     train_config_t cfg;
     if (train_config_by_name(kind, &cfg) != 0) {
@@ -202,7 +230,7 @@ int cmd_train(int argc, char **argv) {
         return 2;
     }
     if (!dir || num_data == 0 || steps < 0 || batch < 1 || threads < 1 || !(lr >= 0) ||
-        !(lr_scale > 0) || log_every < 1 || save_every < 1) {
+        !(lr_scale > 0) || log_every < 1 || save_every < 1 || swa_period < 1 || !(swa_scale >= 1)) {
         cmd_train_usage(stderr);
         return 2;
     }
@@ -236,6 +264,9 @@ int cmd_train(int argc, char **argv) {
     o.lr_per_sample = lr;
     o.lr_scale = lr_scale;
     o.warmup = warmup;
+    o.swa = swa;
+    o.swa_period_samples = swa_period;
+    o.swa_scale = swa_scale;
     if (trainer_create(&t, &o, &err) || tg_mkdir_p(dir, &err)) {
         fprintf(stderr, "tengen train: %s\n", err.msg);
         goto done;
@@ -274,6 +305,9 @@ int cmd_train(int argc, char **argv) {
         fprintf(stderr, "tengen train: %s\n", err.msg);
         goto done;
     }
+    if (swa)
+        TG_LOGI("train: SWA average of %" PRId64 " snapshots (period %lld samples, scale %g)",
+                trainer_swa_updates(t), swa_period, swa_scale);
     rc = 0;
 done:
     trainer_destroy(t);

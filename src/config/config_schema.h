@@ -57,8 +57,14 @@
       "Share of row weight moved to policy-surprising turns.")                                     \
     X(selfplay, value_surprise_weight, FLOAT, "0.1", 0, 1,                                         \
       "Share of row weight moved to value-surprising turns.")                                      \
+    X(selfplay, estimate_lead_prob, FLOAT, "0.05", 0, 1,                                           \
+      "Share of rows that get a lead target (globalTargets 21, weight 29).")                       \
+    X(selfplay, estimate_lead_visits, INT, "6", 1, 100000,                                         \
+      "Visits of each search of the lead estimation (bisection over komi).")                       \
     X(selfplay, komi_auto, BOOL, "true", 0, 0,                                                     \
-      "Start from the komi the net thinks fair (raw-net lead) before adding noise.")               \
+      "Start from the komi that short searches find fair (bisection over komi), then noise.")      \
+    X(selfplay, compensate_komi_visits, INT, "20", 1, 100000,                                      \
+      "Visits of each search that makes komi fair (komi_auto, re-fair after the opening).")        \
     X(selfplay, komi_base, FLOAT, "7.0", -150, 150, "Komi before auto-fairing and noise.")         \
     X(selfplay, komi_stdev, FLOAT, "1.0", 0, 100,                                                  \
       "Komi noise stdev on 19x19 (scaled by board width / 19).")                                   \
@@ -100,6 +106,11 @@
     X(selfplay, nn_batch_wait_us, INT, "2000", 0, 10000000,                                        \
       "Longest wait for a batch to fill, microseconds.")                                           \
     X(selfplay, nn_len, INT, "0", 0, 19, "Net tensor size; 0 = the largest board in each batch.")  \
+    X(selfplay, nn_cache_entries, INT, "65536", 0, 268435456,                                      \
+      "NN cache slots (net outputs by exact features + symmetry), 0 = off; "                       \
+      "64 + 8*N^2 bytes each for boards up to N (9x9: 46.7 MB, 19x19: 193 MB).")                   \
+    X(selfplay, nn_cache_any_symmetry, BOOL, "false", 0, 0,                                        \
+      "NN cache: a search leaf hits the entry of any symmetry (KataGo); false = exact symmetry.")  \
     X(selfplay, model_poll_s, FLOAT, "10", 0.1, 86400,                                             \
       "Seconds between checks of the models dir for a newer net.")                                 \
     X(run, devices, STRING, "cpu", 0, 0,                                                           \
@@ -132,6 +143,12 @@
     X(train, export_every_samples, INT, "100000", 1, 1e15,                                         \
       "Export a model every this many trained samples.")                                           \
     X(train, checkpoint_keep, INT, "2", 1, 1000, "Save points (checkpoints) kept in the run.")     \
+    X(train, swa, BOOL, "false", 0, 0,                                                             \
+      "Keep KataGo's SWA weight average and export it instead of the raw weights.")                \
+    X(train, swa_period_samples, INT, "80000", 1, 1e15,                                            \
+      "SWA: trained samples between snapshots into the average (KataGo sync loop: 80000).")        \
+    X(train, swa_scale, FLOAT, "8", 1, 1e6,                                                        \
+      "SWA: each snapshot moves the average 1/swa_scale of the way to the weights.")               \
     X(shuffle, min_rows, INT, "250000", 1, 1e15,                                                   \
       "Rows before training starts; window floor (KataGo -min-rows).")                             \
     X(shuffle, max_rows, INT, "0", 0, 1e15, "Window ceiling; 0 = unbounded.")                      \

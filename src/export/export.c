@@ -330,6 +330,13 @@ int tg_export_model_bytes(const train_model_t *m, const char *name, unsigned cha
     *len = 0;
     int rc = tg_export_check_name(name, err);
     if (rc) return rc;
+    const train_config_t *c = &m->cfg;
+    /* KataGo refuses any channel count that is not positive (regular = mid - gpool too). */
+    if (c->num_blocks < 1 || c->c_trunk < 1 || c->c_gpool < 1 || c->c_mid <= c->c_gpool)
+        return tg_err_set(err, TG_EINVAL,
+                          "export: model %s: blocks %d, trunk %d, mid %d, gpool %d channels: "
+                          "KataGo needs every count positive and mid > gpool",
+                          name, c->num_blocks, c->c_trunk, c->c_mid, c->c_gpool);
     export_buf_t b = {0};
     export_ctx_t x = {.b = &b, .m = m};
     x.tmp = malloc(export_tmp_floats(&m->cfg) * sizeof(float));
@@ -420,7 +427,7 @@ static int export_check_dir(const char *path, tg_err_t *err) {
 
 int tg_export_model(const train_model_t *m, const char *name, const char *path, tg_err_t *err) {
     if (!path || !path[0]) return tg_err_set(err, TG_EINVAL, "export: empty output path");
-    const int gz = ends_with(path, ".gz");
+    const int gz = ends_with(path, ".bin.gz");
     if (!gz && !ends_with(path, ".bin"))
         return tg_err_set(err, TG_EINVAL,
                           "export: %s: the file name must end in .bin or .bin.gz (KataGo picks "
@@ -444,12 +451,14 @@ int tg_export_model(const train_model_t *m, const char *name, const char *path, 
 }
 
 int tg_export_checkpoint(const char *ckpt_path, const char *name, const char *prefix,
-                         int64_t data_rows, const char *out_path, tg_export_result_t *result,
-                         tg_err_t *err) {
+                         int64_t data_rows, const char *out_path, int use_swa,
+                         tg_export_result_t *result, tg_err_t *err) {
     trainer_t *t = NULL;
     int rc = train_checkpoint_open(ckpt_path, &t, err);
     if (rc) return rc;
-    const train_model_t *m = trainer_model(t);
+    train_model_t net;
+    const int swa = trainer_model_for_export(t, use_swa, &net);
+    const train_model_t *m = &net;
     char built[TG_EXPORT_NAME_MAX + 1];
     if (!name) {
         rc = tg_export_model_name(built, sizeof(built), prefix ? prefix : m->cfg.name,
@@ -461,6 +470,8 @@ int tg_export_checkpoint(const char *ckpt_path, const char *name, const char *pr
         snprintf(result->name, sizeof(result->name), "%s", name);
         result->samples = trainer_samples(t);
         result->steps = trainer_steps(t);
+        result->swa = swa;
+        result->swa_updates = trainer_swa_updates(t);
     }
     trainer_destroy(t);
     return rc;

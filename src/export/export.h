@@ -3,8 +3,9 @@
  * Overview
  *   tg_export_model_name(buf, n, "b6c96", samples, rows, &err)   "b6c96-s<samples>-d<rows>"
  *   tg_export_model(m, name, "dir/model.bin.gz", &err)            gzip'ed .bin, atomically
- *   tg_export_checkpoint(ckpt, NULL, "b6c96", rows, "dir/model.bin.gz", &res, &err)
+ *   tg_export_checkpoint(ckpt, NULL, "b6c96", rows, "dir/model.bin.gz", 1, &res, &err)
  *                                                                 a trainer checkpoint, exported
+ *                                                                 (its SWA average if it has one)
  *
  * Why: KataGo's engine (and tengen's own loader, src/nn/model.h) read nets only in KataGo's
  * token-stream format (formats.md §1). Version 15 is what KataGo's own python exporter writes
@@ -75,6 +76,8 @@ typedef struct tg_export_result_s {
     char name[TG_EXPORT_NAME_MAX + 1]; /* model name stored in the file */
     int64_t samples;                   /* the checkpoint's trained samples */
     int64_t steps;                     /* the checkpoint's optimizer steps */
+    int swa;                           /* 1: the SWA average was written, 0: the raw weights */
+    int64_t swa_updates;               /* SWA snapshots the checkpoint holds (0: no average) */
 } tg_export_result_t;
 
 /* Loads the trainer checkpoint ckpt_path (trainer_save's format; its model config and board
@@ -82,12 +85,14 @@ typedef struct tg_export_result_s {
  * out_path as tg_export_model does. The model is named name when name is not NULL, else
  * "<prefix>-s<samples>-d<data_rows>" with the checkpoint's sample count (prefix NULL: the
  * checkpoint's config name, e.g. "b6c96"). result (may be NULL) receives the name and the
- * checkpoint's counters. What is exported is the checkpoint's current parameters (with
- * lookahead these are the fast weights; they equal the slow ones after every lookahead_k-th
- * step). Corrupt or foreign checkpoints give TG_EFORMAT / TG_EUNSUPPORTED
- * / TG_EINVAL with "ckpt_path: what is wrong"; nothing is written then. */
+ * checkpoint's counters. What is exported (trainer_model_for_export, train.h): with use_swa
+ * set and an SWA average in the checkpoint, the average (KataGo exports its swa_model);
+ * otherwise the checkpoint's current parameters (with lookahead these are the fast weights;
+ * they equal the slow ones after every lookahead_k-th step). Corrupt or foreign checkpoints
+ * give TG_EFORMAT / TG_EUNSUPPORTED / TG_EINVAL with "ckpt_path: what is wrong"; nothing is
+ * written then. */
 int tg_export_checkpoint(const char *ckpt_path, const char *name, const char *prefix,
-                         int64_t data_rows, const char *out_path, tg_export_result_t *result,
-                         tg_err_t *err);
+                         int64_t data_rows, const char *out_path, int use_swa,
+                         tg_export_result_t *result, tg_err_t *err);
 
 #endif

@@ -1,5 +1,6 @@
 /* eval.c: position evaluation = features + symmetry + backend forward + KataGo post-processing
- * (see eval.h for the exact rules and the kata-raw-nn text format).
+ * (see eval.h for the exact rules and the kata-raw-nn text format). The features are built here
+ * (tg_nn_evaluate_batch) or handed in packed by the caller (tg_nn_evaluate_batch_packed).
  *
  * Buffers: one (max_batch, 22, 19, 19) feature buffer, its symmetry-transformed twin, globals,
  * and the raw output arrays of nn.h, all sized at create time for L = 19; evaluations only
@@ -114,6 +115,10 @@ void tg_nn_evaluator_destroy(tg_nn_evaluator_t *ev) {
 }
 
 const tg_model_t *tg_nn_evaluator_model(const tg_nn_evaluator_t *ev) { return ev->model; }
+
+tg_nn_input_params_t tg_nn_evaluator_input_params(const tg_nn_evaluator_t *ev) {
+    return ev->params;
+}
 
 void tg_nn_evaluator_set_input_params(tg_nn_evaluator_t *ev, const tg_nn_input_params_t *p) {
     ev->params = *p;
@@ -237,12 +242,24 @@ void tg_nn_postprocess(const tg_model_t *model, const tg_game_t *g, int len,
         }
 }
 
-/* Runs one chunk of <= max_batch positions. Lock held. */
+/* Runs one chunk of <= max_batch positions: builds the input tensor (from the games, or from
+ * the caller's packed features when features != NULL), runs the net and post-processes. Both
+ * input routes give the same tensor (see tg_nn_fill_features_packed). Lock held. */
 static int eval__chunk(tg_nn_evaluator_t *ev, int n, const tg_game_t *const *games,
-                       const int *symmetries, int len, tg_nn_output_t *outs, tg_err_t *err) {
+                       const float *const *features, const int *symmetries, int len,
+                       tg_nn_output_t *outs, tg_err_t *err) {
     const int plane = len * len;
     const size_t row = (size_t)TG_NN_NUM_SPATIAL * (size_t)plane;
     for (int i = 0; i < n; i++) {
+        if (features) {
+            const int bn = games[i]->board.size;
+            tg_nn_symmetry_apply_embed(features[i], bn, ev->spatial_sym + (size_t)i * row,
+                                       TG_NN_NUM_SPATIAL, len, symmetries[i]);
+            memcpy(ev->global + (size_t)i * TG_NN_NUM_GLOBAL,
+                   features[i] + (size_t)TG_NN_NUM_SPATIAL * bn * bn,
+                   sizeof(float) * TG_NN_NUM_GLOBAL);
+            continue;
+        }
         tg_nn_fill_features_ex(games[i], &ev->params, len, ev->spatial + (size_t)i * row,
                                ev->global + (size_t)i * TG_NN_NUM_GLOBAL);
         tg_nn_symmetry_apply(ev->spatial + (size_t)i * row, ev->spatial_sym + (size_t)i * row,
@@ -268,8 +285,10 @@ static int eval__chunk(tg_nn_evaluator_t *ev, int n, const tg_game_t *const *gam
     return 0;
 }
 
-int tg_nn_evaluate_batch(tg_nn_evaluator_t *ev, int n, const tg_game_t *const *games,
-                         const int *symmetries, int nn_len, tg_nn_output_t *outs, tg_err_t *err) {
+/* Both batched forms: features NULL = build them here. */
+static int eval__batch(tg_nn_evaluator_t *ev, int n, const tg_game_t *const *games,
+                       const float *const *features, const int *symmetries, int nn_len,
+                       tg_nn_output_t *outs, tg_err_t *err) {
     if (n < 0) return tg_err_set(err, TG_EINVAL, "nn evaluate: negative batch size %d", n);
     if (nn_len < 2 || nn_len > TG_BOARD_MAX || nn_len > TG_NN_MAX_LEN)
         return tg_err_set(err, TG_EINVAL, "nn evaluate: tensor size %d not in 2..%d", nn_len,
@@ -288,10 +307,23 @@ int tg_nn_evaluate_batch(tg_nn_evaluator_t *ev, int n, const tg_game_t *const *g
     uv_mutex_lock(&ev->lock);
     for (int done = 0; done < n && rc == 0; done += ev->max_batch) {
         int m = n - done < ev->max_batch ? n - done : ev->max_batch;
-        rc = eval__chunk(ev, m, games + done, symmetries + done, nn_len, outs + done, err);
+        rc = eval__chunk(ev, m, games + done, features ? features + done : NULL, symmetries + done,
+                         nn_len, outs + done, err);
     }
     uv_mutex_unlock(&ev->lock);
     return rc;
+}
+
+int tg_nn_evaluate_batch(tg_nn_evaluator_t *ev, int n, const tg_game_t *const *games,
+                         const int *symmetries, int nn_len, tg_nn_output_t *outs, tg_err_t *err) {
+    return eval__batch(ev, n, games, NULL, symmetries, nn_len, outs, err);
+}
+
+int tg_nn_evaluate_batch_packed(tg_nn_evaluator_t *ev, int n, const tg_game_t *const *games,
+                                const float *const *features, const int *symmetries, int nn_len,
+                                tg_nn_output_t *outs, tg_err_t *err) {
+    if (n > 0 && !features) return tg_err_set(err, TG_EINVAL, "nn evaluate: no features given");
+    return eval__batch(ev, n, games, features, symmetries, nn_len, outs, err);
 }
 
 int tg_nn_evaluate(tg_nn_evaluator_t *ev, const tg_game_t *g, int symmetry, tg_nn_output_t *out,

@@ -69,6 +69,9 @@ const tg_model_t *tg_nn_evaluator_model(const tg_nn_evaluator_t *ev);
  * pass_alive_suicide from the model header). Not thread-safe against running evaluations. */
 void tg_nn_evaluator_set_input_params(tg_nn_evaluator_t *ev, const tg_nn_input_params_t *p);
 
+/* The input parameters evaluations use now (for callers that build features themselves). */
+tg_nn_input_params_t tg_nn_evaluator_input_params(const tg_nn_evaluator_t *ev);
+
 typedef struct tg_nn_output_s {
     int board_size; /* N */
     float white_win, white_loss, no_result;
@@ -89,6 +92,18 @@ int tg_nn_evaluate(tg_nn_evaluator_t *ev, const tg_game_t *g, int symmetry, tg_n
  * Runs forward passes of up to max_batch positions at a time. outs[i] matches games[i]. */
 int tg_nn_evaluate_batch(tg_nn_evaluator_t *ev, int n, const tg_game_t *const *games,
                          const int *symmetries, int nn_len, tg_nn_output_t *outs, tg_err_t *err);
+
+/* Same as tg_nn_evaluate_batch, but with the features already built by the caller:
+ * features[i] holds games[i]'s packed features (tg_nn_fill_features_packed with the parameters
+ * tg_nn_evaluator_input_params(ev) returns, TG_NN_PACKED_FLOATS(N) floats, unsymmetrized).
+ * Only the symmetry + embedding, the forward pass and the post-processing run here (games[i]
+ * is still read for the legal moves, the player and the rules). The net sees exactly the
+ * tensor tg_nn_evaluate_batch would build, so the outputs are bit-identical to it for the same
+ * games, symmetries, nn_len and batch. Lets the features be built on other threads (e.g. the
+ * posters of search/evalservice.h) while this one runs the net. Errors as the batched form. */
+int tg_nn_evaluate_batch_packed(tg_nn_evaluator_t *ev, int n, const tg_game_t *const *games,
+                                const float *const *features, const int *symmetries, int nn_len,
+                                tg_nn_output_t *outs, tg_err_t *err);
 
 /* Appends to the NUL-terminated string in buf (capacity cap bytes) the exact block KataGo's
  * kata-raw-nn prints for one symmetry (see above; ends with "\n\n"). Returns 0, or TG_ERANGE if

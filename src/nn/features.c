@@ -313,3 +313,24 @@ void tg_nn_symmetry_unapply(const float *src, float *dst, int channels, int len,
                 dst[c * plane + to] = src[c * plane + from];
         }
 }
+
+void tg_nn_fill_features_packed(const tg_game_t *g, const tg_nn_input_params_t *params,
+                                float *out) {
+    const int n = g->board.size;
+    tg_nn_fill_features_ex(g, params, n, out, out + (size_t)TG_NN_NUM_SPATIAL * n * n);
+}
+
+void tg_nn_symmetry_apply_embed(const float *src, int n, float *dst, int channels, int len,
+                                int sym) {
+    TG_ASSERT(n >= 1 && n <= len);
+    const int plane = len * len, src_plane = n * n;
+    memset(dst, 0, sizeof(float) * (size_t)channels * (size_t)plane);
+    for (int y = 0; y < n; y++)
+        for (int x = 0; x < n; x++) {
+            int sx, sy;
+            tg_nn_symmetry_point(x, y, len, sym, &sx, &sy);
+            int from = y * n + x, to = sy * len + sx;
+            for (int c = 0; c < channels; c++)
+                dst[c * plane + to] = src[c * src_plane + from];
+        }
+}

@@ -50,6 +50,16 @@ void tg_nn_fill_features(const tg_game_t *g, int nn_len, float *spatial, float *
 void tg_nn_fill_features_ex(const tg_game_t *g, const tg_nn_input_params_t *params, int nn_len,
                             float *spatial, float *global);
 
+/* Floats of one position's packed features at board size n: the 22 spatial planes at L = n,
+ * (22, n, n), followed by the 19 globals. */
+#define TG_NN_PACKED_FLOATS(n) (TG_NN_NUM_SPATIAL * (n) * (n) + TG_NN_NUM_GLOBAL)
+
+/* Packed features of g (params may be NULL for the defaults) into out, TG_NN_PACKED_FLOATS(N)
+ * floats, N = g->board.size: tg_nn_fill_features_ex at nn_len = N. Because every plane is 0
+ * outside the board, embedding them in an L x L tensor (tg_nn_symmetry_apply_embed) gives
+ * exactly what tg_nn_fill_features_ex writes at nn_len = L. Cost and threads as above. */
+void tg_nn_fill_features_packed(const tg_game_t *g, const tg_nn_input_params_t *params, float *out);
+
 /* Where point (x, y) of an L x L tensor goes under symmetry sym (0..7): writes x', y'. */
 void tg_nn_symmetry_point(int x, int y, int len, int sym, int *out_x, int *out_y);
 
@@ -59,6 +69,12 @@ int tg_nn_symmetry_invert(int sym);
 /* Input transform: dst (channels, L, L) = src transformed by sym, i.e. dst at the image of
  * (x, y) = src at (x, y). src and dst must not overlap. */
 void tg_nn_symmetry_apply(const float *src, float *dst, int channels, int len, int sym);
+
+/* Embed + input transform: src (channels, n, n) sits in the top-left corner of an L x L tensor
+ * (zeros elsewhere), which is then transformed by sym into dst (channels, L, L); n <= L.
+ * Same result as zero-padding src to L and calling tg_nn_symmetry_apply. No overlap. */
+void tg_nn_symmetry_apply_embed(const float *src, int n, float *dst, int channels, int len,
+                                int sym);
 
 /* Output transform back to the canonical orientation: dst at (x, y) = src at the image of
  * (x, y) under sym. Undoes tg_nn_symmetry_apply with the same sym. No overlap. */

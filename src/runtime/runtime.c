@@ -130,6 +130,9 @@ static void rt__train_options(const tg_config_t *cfg, const train_config_t *tc, 
     o->warmup = cfg->train_warmup ? 1 : 0;
     o->symmetries = cfg->train_symmetries ? 1 : 0;
     o->sample = TRAIN_SAMPLE_SEQUENTIAL; /* the window already drew the batch at random */
+    o->swa = cfg->train_swa ? 1 : 0;
+    o->swa_period_samples = cfg->train_swa_period_samples;
+    o->swa_scale = cfg->train_swa_scale;
 }
 
 int tg_runtime_plan(const tg_config_t *cfg, const char *dir_override, tg_runtime_plan_t *plan,
@@ -196,10 +199,12 @@ int tg_runtime_plan(const tg_config_t *cfg, const char *dir_override, tg_runtime
     plan->mem_window_mb = plan->window_cap_rows * plan->bytes_per_row / 1048576.0;
     double act = (double)cfg->train_batch * A *
                  (tc.c_trunk * (2.0 * tc.num_blocks + 4) + tc.c_mid * 4.0 * tc.num_blocks) * 4.0;
-    plan->mem_trainer_mb = (4.0 * 4.0 * (double)plan->num_params + act) / 1048576.0;
+    plan->mem_trainer_mb = (5.0 * 4.0 * (double)plan->num_params + act) / 1048576.0;
     plan->mem_selfplay_mb =
         plan->game_threads * (40.0 + (double)sp.max_visits * 4.0 * 400 / 1048576.0) +
         (double)sp.max_rows_per_file * plan->bytes_per_row * 2 / 1048576.0;
+    sp.service.cache_board_len = sp.data_len; /* the NN cache, as selfplay sizes it */
+    plan->mem_selfplay_mb += (double)tg_evalservice_cache_bytes(&sp.service) / 1048576.0;
     plan->mem_total_mb = plan->mem_window_mb + plan->mem_trainer_mb + plan->mem_selfplay_mb;
     plan->gate = cfg->gate_enabled;
     return 0;

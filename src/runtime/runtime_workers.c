@@ -115,7 +115,8 @@ static void rt__selfplay_main(void *arg) {
 /* ---- Trainer ------------------------------------------------------------------------------ */
 
 /* Exports the trainer's model as models/<name>/ (or modelstobetested/ with the gate): written
- * into <name>.exported/ and renamed into place. Trainer thread (it owns the model). */
+ * into <name>.exported/ and renamed into place; the SWA average when train.swa is on and the
+ * trainer has taken a snapshot, else the raw weights. Trainer thread (it owns the model). */
 static int rt__export(rt_runtime_t *rt, char *name, size_t cap, tg_err_t *err) {
     shuffle_stats_t ws;
     shuffle_window_get_stats(rt->window, &ws);
@@ -128,7 +129,9 @@ static int rt__export(rt_runtime_t *rt, char *name, size_t cap, tg_err_t *err) {
     snprintf(final, sizeof(final), "%s/%s", base, name);
     snprintf(file, sizeof(file), "%s/model.bin.gz", tmpdir);
     if ((rc = tg_mkdir_p(tmpdir, err))) return rc;
-    if ((rc = tg_export_model(trainer_model(rt->trainer), name, file, err))) return rc;
+    train_model_t net;
+    trainer_model_for_export(rt->trainer, rt->cfg.train_swa, &net);
+    if ((rc = tg_export_model(&net, name, file, err))) return rc;
     struct stat st;
     if (stat(final, &st) == 0) { /* redone after a crash: replace */
         char old[RT_PATH_MAX + 300];

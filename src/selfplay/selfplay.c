@@ -211,9 +211,10 @@ static void selfplay__net_close(selfplay_engine_t *e, selfplay_net_t *net) {
     tg_evalservice_stats_t st;
     tg_evalservice_get_stats(net->svc, &st);
     TG_LOGI("selfplay: net %s done: %lld rows in %lld files, %lld evals in %lld batches "
-            "(mean fill %.2f), %.0f evals/s",
+            "(mean fill %.2f), %.0f evals/s, nn cache %lld hits / %lld lookups (%.1f %%)",
             net->name, (long long)rows, (long long)files, (long long)st.positions,
-            (long long)st.batches, st.mean_fill, st.evals_per_s);
+            (long long)st.batches, st.mean_fill, st.evals_per_s, (long long)st.cache_hits,
+            (long long)(st.cache_hits + st.cache_misses), 100.0 * st.cache_hit_rate);
     uv_mutex_lock(&e->lock);
     e->files += files;
     e->rows += rows;
@@ -309,9 +310,13 @@ static void selfplay__worker_main(void *arg) {
         w->ctx.random_net = net->nn == NULL;
         tg_err_clear(&err);
         int rc = selfplay__play_game(&w->ctx, &ev, fin, &err);
-        tg_evalservice_detach(net->svc);
         if (rc == 0) {
             selfplay__apply_surprise_weights(p, &w->ctx.rec, fin);
+            selfplay__resolve_copies(&w->ctx.rec, &w->ctx.rng);
+            rc = selfplay__estimate_leads(&w->ctx, fin, &err);
+        }
+        tg_evalservice_detach(net->svc);
+        if (rc == 0) {
             int rows = selfplay__write_game_rows(&net->writer, &w->ctx.rec, fin, &w->ctx.rng, &err);
             rc = rows < 0 ? rows : selfplay__write_sgf(net, &w->ctx, &err);
             if (rc == 0) {
@@ -360,6 +365,7 @@ int tg_selfplay_run(const tg_selfplay_params_t *p, const char *models_dir, const
     snprintf(e->output_dir, sizeof(e->output_dir), "%s", output_dir);
     e->svc_params = p->service;
     if (e->svc_params.max_batch <= 0) e->svc_params.max_batch = p->num_game_threads;
+    if (e->svc_params.cache_board_len <= 0) e->svc_params.cache_board_len = p->data_len;
     atomic_init(&e->stop_all, false);
     atomic_init(&e->games_claimed, 0);
     atomic_init(&e->games_done, 0);

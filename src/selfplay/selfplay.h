@@ -34,9 +34,14 @@
  * while appending a game's rows and while flushing); the service has its own lock. A thread
  * never holds two of these at once, except engine->lock is never taken under writer->lock.
  *
+ * After the game, surprise weights are resolved to row counts and, on estimate_lead_prob of the
+ * rows (5 %), the lead target is estimated by replaying the game to that turn and bisecting
+ * over komi with 6-visit searches of the thread's own tree (selfplay_lead.c); the fair komi of a
+ * game start uses the same bisection with 20-visit searches.
+ *
  * Known gaps versus KataGo: no handicap games, asymmetric playouts, forks, side positions or
- * encore-cleanup games; no lead estimation (globalTargets 21/29 = 0); komi "made fair" with the
- * raw net's lead instead of 20-visit searches; the net's inputs use draw value 0.5 (the rows use
+ * encore-cleanup games; no lead target or fair komi with the uniform random net (its values are
+ * constant, so its "lead" would be noise); the net's inputs use draw value 0.5 (the rows use
  * the game's own); nets switch between games only; the scoring-map target (value plane 4) is
  * written for area scoring without tax only (weight 34 = 0 otherwise). */
 #ifndef TENGEN_SELFPLAY_SELFPLAY_H
@@ -96,9 +101,15 @@ typedef struct tg_selfplay_params_s {
     int64_t reduced_visits_min;
     double reduced_visits_weight;
     double policy_surprise_weight, value_surprise_weight;
+    /* Lead target (§2.8, §3.3 C21/C29): estimated on this share of the rows written, by
+     * bisection over komi with searches of estimate_lead_visits visits. */
+    double estimate_lead_prob;
+    int64_t estimate_lead_visits;
 
-    /* Komi, draw and no-result utilities (§1.5). */
+    /* Komi, draw and no-result utilities (§1.5). komi_auto: start each game from the komi
+     * that compensate_komi_visits-visit searches find even (KataGo's adjustKomiToEven). */
     bool komi_auto;
+    int64_t compensate_komi_visits;
     double komi_base, komi_stdev, komi_big_stdev_prob, komi_big_stdev;
     bool fancy_komi_varying;
     double draw_rand_radius, no_result_stdev;

@@ -2,10 +2,11 @@
  * §3.1).
  *
  * Game setup: board size by weight; ko / scoring / tax / suicide / button drawn from their lists;
- * komi = the net's fair komi for the empty board (raw-net lead, a few evaluations) plus noise
- * scaled by the board width, rounded randomly to a multiple of 0.5; per-game draw value and
- * no-result utility. Opening: floor(Exp(1) * 0.04 * area) moves sampled from the raw policy at
- * temperature 1 (not recorded as turns, but they are real moves of the game and the SGF).
+ * per-game draw value and no-result utility; komi = the fair komi for the empty board (bisection
+ * over komi with compensate_komi_visits-visit searches, selfplay_lead.c; about 10-16 searches)
+ * plus noise scaled by the board width, rounded randomly to a multiple of 0.5. Opening:
+ * floor(Exp(1) * 0.04 * area) moves sampled from the raw policy at temperature 1 (not recorded as
+ * turns, but they are real moves of the game and the SGF).
  *
  * Per move: with probability cheap_search_prob a cheap search (tree kept, no exploration,
  * weight 0), else a full search (tree cleared, all root exploration, weight 1, or reduced visits
@@ -113,22 +114,19 @@ static int selfplay__eval_raw(selfplay_game_ctx_t *ctx, const tg_search_evaluato
     return ev->evaluate(ev->ctx, 1, games, syms, out, err);
 }
 
-/* Komi that the raw net thinks is fair for g: komi minus White's predicted lead, iterated. */
-static int selfplay__fair_komi(selfplay_game_ctx_t *ctx, const tg_search_evaluator_t *ev,
-                               const tg_game_t *g, double komi, double *out, tg_err_t *err) {
+/* Komi that compensate_komi_visits-visit searches find even for g (from komi), rounded
+ * randomly to a neighbouring multiple of 0.5 and clipped, as KataGo's adjustKomiToEven. */
+static int selfplay__fair_komi(selfplay_game_ctx_t *ctx, const tg_game_t *g, double komi,
+                               double *out, tg_err_t *err) {
     tg_game_t *s = &ctx->scratch;
+    int area = g->board.size * g->board.size;
     *s = *g;
-    double clip = (double)(g->board.size * g->board.size + 20);
-    tg_nn_output_t o;
-    for (int it = 0; it < 3; it++) {
-        tg_game_set_komi(s, (float)komi);
-        int rc = selfplay__eval_raw(ctx, ev, s, &o, err);
-        if (rc) return rc;
-        komi -= o.white_lead;
-        if (komi > clip) komi = clip;
-        if (komi < -clip) komi = -clip;
-    }
-    *out = komi;
+    tg_game_set_komi(s, (float)selfplay__round_clip_komi(komi, area, false));
+    double even;
+    int rc = selfplay__search_even_komi(ctx, &ctx->game_search, s,
+                                        ctx->params->compensate_komi_visits, &even, NULL, err);
+    if (rc) return rc;
+    *out = selfplay__round_clip_komi(selfplay__round_half_random(&ctx->rng, even), area, false);
     return 0;
 }
 
@@ -307,10 +305,21 @@ int selfplay__play_game(selfplay_game_ctx_t *ctx, const tg_search_evaluator_t *e
     rules.komi = 0.0f;
     tg_game_init(g, size, &rules);
 
+    /* Per-game utilities and the game's full-search params (also the komi probes' base). */
+    double draw = 0.5 + p->draw_rand_radius * (2.0 * tg_rng_uniform(rng) - 1.0);
+    draw = draw < 0.0 ? 0.0 : draw > 1.0 ? 1.0 : draw;
+    double nr_util = p->no_result_stdev * selfplay__normal_clipped(rng, 3.0);
+    tg_search_params_t full = p->search;
+    full.draw_equivalent_wins_for_white = draw;
+    full.no_result_utility_for_white = nr_util;
+    full.max_visits = p->max_visits;
+    ctx->game_search = full;
+    tg_search_set_evaluator(ctx->search, ev);
+
     /* Komi (§1.5): fair for the empty board, then noise scaled by the board width. */
     double komi = p->komi_base;
     if (p->komi_auto && !ctx->random_net) {
-        rc = selfplay__fair_komi(ctx, ev, g, komi, &komi, err);
+        rc = selfplay__fair_komi(ctx, g, komi, &komi, err);
         if (rc) return rc;
     }
     double kstd = tg_rng_uniform(rng) < p->komi_big_stdev_prob ? p->komi_big_stdev : p->komi_stdev;
@@ -321,11 +330,6 @@ int selfplay__play_game(selfplay_game_ctx_t *ctx, const tg_search_evaluator_t *e
     komi = selfplay__round_half_random(rng, komi);
     komi = komi > clip ? clip : komi < -clip ? -clip : komi;
     tg_game_set_komi(g, (float)komi);
-
-    /* Per-game utilities. */
-    double draw = 0.5 + p->draw_rand_radius * (2.0 * tg_rng_uniform(rng) - 1.0);
-    draw = draw < 0.0 ? 0.0 : draw > 1.0 ? 1.0 : draw;
-    double nr_util = p->no_result_stdev * selfplay__normal_clipped(rng, 3.0);
 
     /* Opening from the raw policy. */
     double e1 = -log(1.0 - tg_rng_uniform(rng));
@@ -339,23 +343,16 @@ int selfplay__play_game(selfplay_game_ctx_t *ctx, const tg_search_evaluator_t *e
     }
     if (init_moves > 0 && !g->game_over && p->komi_auto && !ctx->random_net &&
         tg_rng_uniform(rng) < p->compensate_after_policy_init_prob) {
-        double fair;
-        rc = selfplay__fair_komi(ctx, ev, g, komi, &fair, err);
+        rc = selfplay__fair_komi(ctx, g, komi, &komi, err);
         if (rc) return rc;
-        komi = selfplay__round_half_random(rng, fair);
         komi = komi > clip ? clip : komi < -clip ? -clip : komi;
         tg_game_set_komi(g, (float)komi);
     }
     int start_moves = g->num_moves;
 
     /* Search setup. */
-    tg_search_params_t full = p->search;
-    full.draw_equivalent_wins_for_white = draw;
-    full.no_result_utility_for_white = nr_util;
-    full.max_visits = p->max_visits;
     tg_search_params_t cheap = full;
     tg_search_params_make_cheap(&cheap, p->cheap_visits);
-    tg_search_set_evaluator(ctx->search, ev);
     bool end_pass_alive = tg_rng_uniform(rng) < p->end_if_all_pass_alive_prob;
     bool hit_limit = false;
     rec->num_turns = 0;

@@ -52,6 +52,9 @@ typedef struct selfplay_turn_s {
     float raw_white_win, raw_white_loss, raw_white_nr, raw_white_score; /* raw net at the root */
     float policy_surprise, policy_entropy, search_entropy, value_surprise;
     float self_komi;   /* for pla, with the game's draw value */
+    int copies;        /* rows written for this turn: the weight resolved to an integer */
+    bool has_lead;     /* white_lead estimated (globalTargets C21 / C29) */
+    float white_lead;  /* komi change that would make the position even, White's view */
     bool area_scoring; /* area scoring or encore 2 */
     float white_bonus; /* game white_bonus_score at this turn */
     float global[TRAINROWS_GLOBAL_INPUTS];
@@ -93,7 +96,11 @@ void selfplay__recorder_free(selfplay_recorder_t *r);
 void selfplay__apply_surprise_weights(const tg_selfplay_params_t *p, selfplay_recorder_t *r,
                                       const selfplay_final_t *fin);
 
-/* Appends the game's rows (integer copies of each turn's weight) to the writer, flushing files
+/* Resolves each turn's weight to its row count: floor(w) + Bernoulli(w - floor(w)), into
+ * turns[i].copies (KataGo resolves weights before the lead estimation, so only rows get one). */
+void selfplay__resolve_copies(selfplay_recorder_t *r, tg_rng_t *rng);
+
+/* Appends the game's rows (turns[i].copies copies of each turn) to the writer, flushing files
  * as they fill. Takes writer->lock. Returns rows written into the buffer, or a negative error. */
 int selfplay__write_game_rows(selfplay_writer_t *w, const selfplay_recorder_t *r,
                               const selfplay_final_t *fin, tg_rng_t *rng, tg_err_t *err);
@@ -111,6 +118,9 @@ typedef struct selfplay_game_ctx_s {
     tg_game_t scratch; /* komi / opening evaluation */
     atomic_bool *stop; /* may be NULL */
     bool random_net;
+    /* Full-search params of the current game (its draw value and no-result utility): the base
+     * of the komi / lead probe searches. Set by selfplay__play_game. */
+    tg_search_params_t game_search;
 } selfplay_game_ctx_t;
 
 /* Plays one complete game with evaluator ev (random_net: no model yet), recording its turns
@@ -118,6 +128,59 @@ typedef struct selfplay_game_ctx_s {
  * write), or a negative error. */
 int selfplay__play_game(selfplay_game_ctx_t *ctx, const tg_search_evaluator_t *ev,
                         selfplay_final_t *fin, tg_err_t *err);
+
+/* ---- Komi probes (selfplay_lead.c) ------------------------------------------------------ */
+
+/* White's lead and win-loss value (in [-1, 1]) for one komi: the function that the komi
+ * bisection reads. Returns 0 or a negative error with err filled. */
+typedef int (*selfplay_komi_eval_fn)(void *ctx, float komi, double *white_lead,
+                                     double *white_winloss, tg_err_t *err);
+
+#define SELFPLAY_KOMI_CACHE 64
+
+/* One bisection's evaluator and its cache of probed komis (multiples of 0.5). */
+typedef struct selfplay_komi_probe_s {
+    selfplay_komi_eval_fn eval;
+    void *ctx;
+    int board_area;
+    bool loose_clip; /* clip komis to +-(40 + area) (leads), else +-(40 + area / 2) */
+    int num_cached;
+    double cache_komi[SELFPLAY_KOMI_CACHE], cache_lead[SELFPLAY_KOMI_CACHE],
+        cache_wl[SELFPLAY_KOMI_CACHE];
+    int num_evals; /* eval calls made (cache misses) */
+} selfplay_komi_probe_t;
+
+void selfplay__komi_probe_init(selfplay_komi_probe_t *pr, selfplay_komi_eval_fn eval, void *ctx,
+                               int board_area, bool loose_clip);
+
+/* komi rounded to the nearest multiple of 0.5 after clipping to the probe range. */
+double selfplay__round_clip_komi(double komi, int board_area, bool loose_clip);
+
+/* The komi at which White's win-loss crosses zero, starting from komi (a multiple of 0.5),
+ * unrounded (KataGo's getNaiveEvenKomiHelper). At most ~20 evals. Returns 0 or the eval's
+ * error. */
+int selfplay__even_komi(selfplay_komi_probe_t *pr, double komi, double *out, tg_err_t *err);
+
+/* White's lead at komi: komi - the even komi, smoothed over area scoring's 2-point steps when
+ * coarse (area scoring without button), as KataGo's computeLead. */
+int selfplay__lead_from_probe(selfplay_komi_probe_t *pr, double komi, bool coarse, double *lead,
+                              tg_err_t *err);
+
+/* The same with fresh noiseless searches of visits visits on ctx->search (whose evaluator must
+ * be set), base = the game's full-search params; pos keeps its komi. num_evals (may be NULL):
+ * searches run. Fair komi uses the tight clip, leads the loose one. */
+int selfplay__search_even_komi(selfplay_game_ctx_t *ctx, const tg_search_params_t *base,
+                               tg_game_t *pos, int64_t visits, double *komi_out, int *num_evals,
+                               tg_err_t *err);
+int selfplay__search_lead(selfplay_game_ctx_t *ctx, const tg_search_params_t *base, tg_game_t *pos,
+                          int64_t visits, double *white_lead, int *num_evals, tg_err_t *err);
+
+/* After selfplay__resolve_copies: for each turn with rows (copies > 0) and a search no-result
+ * value below 0.3, with probability estimate_lead_prob, replays the game to that turn (in
+ * ctx->scratch) and estimates its lead with estimate_lead_visits-visit searches on ctx->search
+ * (the evaluator of the game just played), setting has_lead / white_lead. Nothing for games
+ * that ended without result or with the random net. Returns 0 or a negative error. */
+int selfplay__estimate_leads(selfplay_game_ctx_t *ctx, const selfplay_final_t *fin, tg_err_t *err);
 
 /* SGF result text for a finished game: "W+3.5", "B+1", "0" (draw), "Void" (no result). */
 void selfplay__result_string(const tg_game_t *g, char *buf, size_t cap);

@@ -28,7 +28,10 @@ tg_selfplay_params_t tg_selfplay_params_default(void) {
     p.reduced_visits_weight = 0.1;
     p.policy_surprise_weight = 0.5;
     p.value_surprise_weight = 0.1;
+    p.estimate_lead_prob = 0.05;
+    p.estimate_lead_visits = 6;
     p.komi_auto = true;
+    p.compensate_komi_visits = 20;
     p.komi_base = 7.0;
     p.komi_stdev = 1.0;
     p.komi_big_stdev_prob = 0.06;
@@ -56,6 +59,7 @@ tg_selfplay_params_t tg_selfplay_params_default(void) {
     p.search = tg_search_params_selfplay();
     p.service = tg_evalservice_params_default();
     p.service.max_batch = 0;
+    p.service.cache_entries = 65536; /* NN cache, 46.7 MB at 9x9 (evalservice.h) */
     p.nn_threads = 0;
     p.model_poll_s = 10.0;
     return p;
@@ -138,7 +142,10 @@ int tg_selfplay_params_from_config(const tg_config_t *cfg, tg_selfplay_params_t 
     p.reduced_visits_weight = cfg->selfplay_reduced_visits_weight;
     p.policy_surprise_weight = cfg->selfplay_policy_surprise_weight;
     p.value_surprise_weight = cfg->selfplay_value_surprise_weight;
+    p.estimate_lead_prob = cfg->selfplay_estimate_lead_prob;
+    p.estimate_lead_visits = cfg->selfplay_estimate_lead_visits;
     p.komi_auto = cfg->selfplay_komi_auto;
+    p.compensate_komi_visits = cfg->selfplay_compensate_komi_visits;
     p.komi_base = cfg->selfplay_komi_base;
     p.komi_stdev = cfg->selfplay_komi_stdev;
     p.komi_big_stdev_prob = cfg->selfplay_komi_big_stdev_prob;
@@ -209,6 +216,8 @@ int tg_selfplay_params_from_config(const tg_config_t *cfg, tg_selfplay_params_t 
     p.service.num_threads = (int)cfg->selfplay_nn_eval_threads;
     p.service.max_wait_us = (int)cfg->selfplay_nn_batch_wait_us;
     p.service.nn_len = (int)cfg->selfplay_nn_len;
+    p.service.cache_entries = (int)cfg->selfplay_nn_cache_entries;
+    p.service.cache_any_symmetry = cfg->selfplay_nn_cache_any_symmetry;
     p.nn_threads = (int)cfg->nn_threads;
     p.model_poll_s = cfg->selfplay_model_poll_s;
     p.search.max_visits = p.max_visits;
@@ -234,8 +243,12 @@ int tg_selfplay_params_validate(const tg_selfplay_params_t *p, tg_err_t *err) {
     if (p->max_moves_per_game < 1 || p->max_moves_per_game > TG_GAME_MAX_MOVES - 1)
         return tg_err_set(err, TG_EINVAL, "selfplay: max_moves_per_game %d not in 1..%d",
                           p->max_moves_per_game, TG_GAME_MAX_MOVES - 1);
-    if (p->max_visits < 1 || p->cheap_visits < 1 || p->reduced_visits_min < 1)
+    if (p->max_visits < 1 || p->cheap_visits < 1 || p->reduced_visits_min < 1 ||
+        p->estimate_lead_visits < 1 || p->compensate_komi_visits < 1)
         return tg_err_set(err, TG_EINVAL, "selfplay: visit counts must be >= 1");
+    if (!(p->estimate_lead_prob >= 0.0 && p->estimate_lead_prob <= 1.0))
+        return tg_err_set(err, TG_EINVAL, "selfplay: estimate_lead_prob %g not in [0, 1]",
+                          p->estimate_lead_prob);
     if (p->num_ko < 1 || p->num_scoring < 1 || p->num_tax < 1 || p->num_suicide < 1 ||
         p->num_button < 1)
         return tg_err_set(err, TG_EINVAL, "selfplay: empty rules list");

@@ -9,7 +9,8 @@
  *
  * Surprise weighting: KataGo's rule of §3.2 (policy surprise KL(target || root prior), value
  * surprise KL of a forward-smoothed result from the raw net's value, capped at 1); then each
- * turn is written floor(w) + Bernoulli(w - floor(w)) times. */
+ * turn is written floor(w) + Bernoulli(w - floor(w)) times (resolved before the lead estimation,
+ * selfplay_lead.c, so that only written rows get a lead; C21 is pla's view, weight C29). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -162,7 +163,16 @@ static void selfplay__fill_row(trainrows_t *tr, int row, const selfplay_recorder
     gt[TRAINROWS_GT_TD_WEIGHT_INV] = 0.0f;
     gt[TRAINROWS_GT_ROW_WEIGHT] = 1.0f;
     gt[TRAINROWS_GT_OWNERSHIP_WEIGHT] = fin->has_ownership ? 1.0f : 0.0f;
-    gt[TRAINROWS_GT_LEAD_WEIGHT] = 0.0f;
+    /* Lead (pla's view, capped like the score); none in no-result games. */
+    if (t->has_lead && !fin->no_result) {
+        float lead = (float)sgn * t->white_lead;
+        lead = lead > 421.0f ? 421.0f : lead < -421.0f ? -421.0f : lead;
+        gt[TRAINROWS_GT_LEAD] = lead;
+        gt[TRAINROWS_GT_LEAD_WEIGHT] = 1.0f;
+    } else {
+        gt[TRAINROWS_GT_LEAD] = 0.0f;
+        gt[TRAINROWS_GT_LEAD_WEIGHT] = 0.0f;
+    }
     gt[TRAINROWS_GT_POLICY_SURPRISE] = t->policy_surprise;
     gt[TRAINROWS_GT_POLICY_ENTROPY] = t->policy_entropy;
     gt[TRAINROWS_GT_SEARCH_ENTROPY] = t->search_entropy;
@@ -229,15 +239,24 @@ int selfplay__writer_flush_locked(selfplay_writer_t *w, tg_err_t *err) {
     return 0;
 }
 
+void selfplay__resolve_copies(selfplay_recorder_t *r, tg_rng_t *rng) {
+    for (int i = 0; i < r->num_turns; i++) {
+        double wt = r->turns[i].weight;
+        int copies = 0;
+        if (wt > 0.0) {
+            copies = (int)floor(wt);
+            if (tg_rng_uniform(rng) < wt - floor(wt)) copies++;
+        }
+        r->turns[i].copies = copies;
+    }
+}
+
 int selfplay__write_game_rows(selfplay_writer_t *w, const selfplay_recorder_t *r,
                               const selfplay_final_t *fin, tg_rng_t *rng, tg_err_t *err) {
     int written = 0, rc = 0;
     uv_mutex_lock(&w->lock);
     for (int i = 0; i < r->num_turns && rc == 0; i++) {
-        double wt = r->turns[i].weight;
-        if (!(wt > 0.0)) continue;
-        int copies = (int)floor(wt);
-        if (tg_rng_uniform(rng) < wt - floor(wt)) copies++;
+        int copies = r->turns[i].copies;
         for (int c = 0; c < copies && rc == 0; c++) {
             if (w->rows.num_rows >= w->file_cap) {
                 rc = selfplay__writer_flush_locked(w, err);

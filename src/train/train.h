@@ -7,12 +7,13 @@
  *   trainer_create(&t, &opts, err)               model + per-thread workspaces + optimizer state
  *   trainer_step(t, data, n, &stats)             one SGD step on a random batch of rows
  *   trainer_save / trainer_load                  exact, atomic checkpoints
+ *   trainer_model_for_export(t, use_swa, &view)  the net to export: SWA average or raw weights
  *
  * Parameters (llm.c style): every trainable tensor is a named view into ONE float buffer; grads,
- * momentum and the lookahead slow weights are buffers of the same length and layout, so every
- * optimizer update is one loop over the buffer. The tensor table (model->tensors) lists name,
- * shape, offset and weight-decay group; names follow KataGo's PyTorch module names so that the
- * exporter can map them 1:1 onto a version-15 model file (formats.md §1.12-1.13):
+ * momentum, the lookahead slow weights and the SWA average are buffers of the same length and
+ * layout, so every optimizer update is one loop over the buffer. The tensor table (model->tensors)
+ * lists name, shape, offset and weight-decay group; names follow KataGo's PyTorch module names so
+ * that the exporter can map them 1:1 onto a version-15 model file (formats.md §1.12-1.13):
  *
  *   conv weights are stored (ky, kx, ic, oc), oc fastest  == the .bin conv order
  *   linear weights are stored (ic, oc), oc fastest        == the .bin matmul order
@@ -187,9 +188,17 @@ typedef struct train_options_s {
     double clip_base;       /* 2500 (fixup); <= 0 disables clipping */
     int symmetries;         /* 1: one random symmetry of 8 per batch; 0: identity */
     train_sample_t sample;
+    /* SWA (algorithms.md §5.3, KataGo's swa_model): an exponential moving average of the
+     * weights, snapshotted every swa_period_samples trained samples at the first step where the
+     * lookahead weights are in sync: avg <- avg + (theta - avg) / swa_scale (the first snapshot
+     * copies theta). The exported net is the average. */
+    int swa;                    /* 1: keep the SWA average; 0: none (default) */
+    int64_t swa_period_samples; /* KataGo -swa-period-samples; 80000 (the sync loop's) */
+    double swa_scale;           /* KataGo -swa-scale (8); >= 1 */
 } train_options_t;
 
-/* KataGo's defaults for cfg (batch 128, 1 thread, lr 3e-5 x 1, warmup, lookahead 6/0.5). */
+/* KataGo's defaults for cfg (batch 128, 1 thread, lr 3e-5 x 1, warmup, lookahead 6/0.5, SWA off
+ * with period 80000 and scale 8). */
 void train_options_default(train_options_t *o, const train_config_t *cfg);
 
 /* What one step did. Loss terms are sums over the batch rows (KataGo's *_sum). */
@@ -228,11 +237,27 @@ int trainer_step(trainer_t *t, const trainrows_t *const *data, int num_data, tra
 int trainer_compute_grads(trainer_t *t, const trainrows_t *data, const int *rows, int n, int sym,
                           train_stats_t *stats, tg_err_t *err);
 
-/* Checkpoints (own format "TGCK", version 1): config, counters, RNG state, params, momentum,
- * lookahead slow weights, then a CRC-32 of everything before it. Written atomically (temp,
- * fsync, rename). Loading checks magic, version, config and size, and the checksum; a load
- * followed by steps continues bit-identically to a run that never stopped. */
+/* Checkpoints (own format "TGCK", version 2): config, counters, RNG state, SWA counters,
+ * params, momentum, lookahead slow weights, the SWA average when the trainer holds one, then a
+ * CRC-32 of everything before it. Written atomically (temp, fsync, rename). Loading checks
+ * magic, version, config and size, and the checksum; a load followed by steps continues
+ * bit-identically to a run that never stopped (SWA included). Version 1 files (no SWA) still
+ * load: the SWA average then starts afresh. trainer_load always loads a stored SWA average
+ * (so an exporter sees it); a trainer whose options have swa off drops it at its next step,
+ * since it would go stale, and then saves none. */
 int trainer_save(const trainer_t *t, const char *path, tg_err_t *err);
 int trainer_load(trainer_t *t, const char *path, tg_err_t *err);
+
+/* SWA snapshots taken so far (0: the trainer holds no SWA average yet). */
+int64_t trainer_swa_updates(const trainer_t *t);
+/* The SWA average (num_params floats, the params layout), or NULL while it holds none. */
+const float *trainer_swa_params(const trainer_t *t);
+
+/* The net that export writes and in-process evaluation of a checkpoint uses: *view is a copy of
+ * trainer_model(t) whose params point at the SWA average when use_swa is set and the trainer
+ * holds one, else at the raw params (also before the first SWA snapshot: KataGo would export
+ * the average's stale starting copy instead). The view borrows t's buffers; read it only, and
+ * not after t changes or is destroyed. Returns 1 when the SWA weights were chosen, else 0. */
+int trainer_model_for_export(const trainer_t *t, int use_swa, train_model_t *view);
 
 #endif

@@ -173,6 +173,7 @@ struct trainer_cuda_s {
     int exact_grad;
     int64_t steps, samples, skipped;
     uint64_t seq_pos;
+    train_swa_t swa; /* SWA average on the host (num_params), trainer.c's bookkeeping */
     tg_rng_t rng;
     double loss_scale;
     int good_steps;
@@ -434,6 +435,7 @@ void trainer_cuda_destroy(trainer_cuda_t *t) {
     if (t->stream) cudaStreamDestroy(t->stream);
     if (t->copy_stream) cudaStreamDestroy(t->copy_stream);
     train_model_free(&t->model);
+    free(t->swa.avg);
     free(t);
 }
 
@@ -688,6 +690,9 @@ int trainer_cuda_create(trainer_cuda_t **out, const train_options_t *o,
     if (!(o->lr_per_sample >= 0) || !(o->lr_scale > 0) || !(o->momentum >= 0) ||
         o->lookahead_k < 0 || (o->lookahead_k > 0 && !(o->lookahead_alpha > 0)))
         return tg_err_set(err, TG_EINVAL, "trainer cuda: bad optimizer settings");
+    if (o->swa && (o->swa_period_samples < 1 || !(o->swa_scale >= 1.0)))
+        return tg_err_set(err, TG_EINVAL, "trainer cuda: bad SWA settings (period %lld, scale %g)",
+                          (long long)o->swa_period_samples, o->swa_scale);
     if ((int)co->precision < 0 || co->precision > TRAIN_CUDA_BF16)
         return tg_err_set(err, TG_EINVAL, "trainer cuda: bad precision %d", (int)co->precision);
     if (o->cfg.num_sb > 64)
@@ -709,6 +714,11 @@ int trainer_cuda_create(trainer_cuda_t **out, const train_options_t *o,
     if (rc) {
         free(t);
         return rc;
+    }
+    t->swa.avg = malloc(t->model.num_params * sizeof(float));
+    if (!t->swa.avg) {
+        trainer_cuda_destroy(t);
+        return tg_err_set(err, TG_ENOMEM, "trainer cuda: out of memory");
     }
     const train_config_t *cf = &o->cfg;
     t->dtype = (int)co->precision;
@@ -1154,6 +1164,10 @@ int trainer_cuda_step(trainer_cuda_t *t, const trainrows_t *const *data, int num
     }
     t->steps++;
     t->samples += n;
+    if (train__swa_advance(&t->swa, &t->opt, n, t->steps)) { /* once per period: O(params) */
+        CT_TRY(download_params(t, NULL, err));
+        train__swa_update(&t->swa, t->model.params, t->model.num_params, t->opt.swa_scale);
+    }
     if (t->dtype == TG_CUDA_TRAIN_FP16 && ++t->good_steps >= t->co.loss_scale_window) {
         t->good_steps = 0;
         if (t->loss_scale < 16777216.0) t->loss_scale *= 2.0;
@@ -1213,7 +1227,7 @@ int trainer_cuda_save(trainer_cuda_t *t, const char *path, tg_err_t *err) {
                                 .samples = t->samples,
                                 .seq_pos = t->pf_valid ? t->pf_seq_before : t->seq_pos};
         memcpy(s.rng, r->s, sizeof(s.rng));
-        rc = train__ckpt_save(path, &t->model, slow, &s, err);
+        rc = train__ckpt_save(path, &t->model, slow, &t->swa, &s, err);
     }
     free(slow);
     return rc;
@@ -1225,7 +1239,7 @@ int trainer_cuda_load(trainer_cuda_t *t, const char *path, tg_err_t *err) {
     train_ckpt_state_t s;
     memset(&s, 0, sizeof(s));
     int rc = download_params(t, NULL, err);
-    if (rc == 0) rc = train__ckpt_load(path, &t->model, slow, &s, err);
+    if (rc == 0) rc = train__ckpt_load(path, &t->model, slow, &t->swa, &s, err);
     if (rc == 0) rc = trainer_cuda_upload_params(t, err);
     if (rc == 0) {
         const size_t bytes = t->model.num_params * sizeof(float);

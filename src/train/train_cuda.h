@@ -12,7 +12,9 @@
  * slow weights as single buffers of that layout, so a checkpoint written here loads into
  * the CPU trainer (and back), and src/export reads trainer_cuda_model()'s params unchanged.
  * A step draws its rows and symmetry from the same RNG stream as trainer_step: with the same
- * options and data, the CPU and CUDA trainers train on identical batches.
+ * options and data, the CPU and CUDA trainers train on identical batches. SWA (opts->swa) is
+ * trainer.c's bookkeeping with the average on the host: a snapshot downloads the params (once
+ * per swa_period_samples), and checkpoints carry it as the CPU trainer's do.
  *
  * Data path. trainer_cuda_step gathers the chosen rows in their packed form (bit planes,
  * int16 policy, int8 score/ownership: ~3 KB per 19x19 row) into one of two pinned staging

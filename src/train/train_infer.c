@@ -7,8 +7,8 @@
  * (n*L*L, max channels) tensors plus head vectors, one allocation per call.
  *
  * The checkpoint header is read through train_internal.h's train_ckpt_header_t (format "TGCK",
- * version 1), the same definition trainer.c writes; trainer_load then re-checks magic, version,
- * config, size and checksum. */
+ * version 2, or the shorter version 1 header), the same definition trainer.c writes;
+ * trainer_load then re-checks magic, version, config, size and checksum. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,16 +171,20 @@ int train_checkpoint_peek(const char *path, train_ckpt_info_t *info, tg_err_t *e
     FILE *fp = fopen(path, "rb");
     if (!fp) return tg_err_set(err, TG_EIO, "%s: cannot open checkpoint", path);
     train_ckpt_header_t h;
+    memset(&h, 0, sizeof(h));
     size_t got = fread(&h, 1, sizeof(h), fp);
     fclose(fp);
     if (got >= 4 && memcmp(h.magic, TRAIN_CKPT_MAGIC, 4) != 0)
         return tg_err_set(err, TG_EFORMAT, "%s: not a tengen checkpoint (bad magic)", path);
-    if (got != sizeof(h))
+    const size_t hbytes = got >= 8 ? train__ckpt_header_bytes(h.version) : 0;
+    if (got >= 8 && hbytes == 0)
+        return tg_err_set(err, TG_EUNSUPPORTED, "%s: checkpoint version %u, expected %u or %u",
+                          path, h.version, TRAIN_CKPT_VERSION_V1, TRAIN_CKPT_VERSION);
+    if (got < 8 || got < hbytes)
         return tg_err_set(err, TG_EFORMAT, "%s: truncated checkpoint (%zu header bytes of %zu)",
-                          path, got, sizeof(h));
-    if (h.version != TRAIN_CKPT_VERSION)
-        return tg_err_set(err, TG_EUNSUPPORTED, "%s: checkpoint version %u, expected %u", path,
-                          h.version, TRAIN_CKPT_VERSION);
+                          path, got, hbytes ? hbytes : sizeof(h));
+    if (h.version == TRAIN_CKPT_VERSION_V1) /* bytes past its header are params, not SWA fields */
+        memset((char *)&h + TRAIN_CKPT_HEADER_V1_BYTES, 0, sizeof(h) - TRAIN_CKPT_HEADER_V1_BYTES);
     const train_config_t *c = &h.cfg;
     if (memchr(c->name, '\0', sizeof(c->name)) == NULL)
         return tg_err_set(err, TG_EFORMAT, "%s: checkpoint config name is not terminated", path);
@@ -204,6 +208,8 @@ int train_checkpoint_peek(const char *path, train_ckpt_info_t *info, tg_err_t *e
     info->steps = h.steps;
     info->samples = h.samples;
     info->num_params = h.num_params;
+    info->version = h.version;
+    info->swa_updates = h.swa_updates;
     return 0;
 }
 

@@ -49,9 +49,11 @@ typedef struct train_ckpt_info_s {
     int pos_len;
     int64_t steps, samples;
     uint64_t num_params;
+    uint32_t version;    /* 1 (before SWA) or 2 */
+    int64_t swa_updates; /* SWA snapshots in the checkpoint; 0: it holds no SWA average */
 } train_ckpt_info_t;
 
-/* Reads and checks the header of a trainer_save checkpoint (format "TGCK" version 1, see
+/* Reads and checks the header of a trainer_save checkpoint (format "TGCK" version 2 or 1, see
  * trainer.c): magic, version, a sane config (NUL-terminated name, sizes in range) and board
  * length. Does not verify the checksum; trainer_load does. TG_EIO (cannot read), TG_EFORMAT
  * (not a checkpoint, truncated, insane config), TG_EUNSUPPORTED (other version), with
@@ -59,8 +61,11 @@ typedef struct train_ckpt_info_s {
 int train_checkpoint_peek(const char *path, train_ckpt_info_t *info, tg_err_t *err);
 
 /* Creates a single-threaded trainer (batch 1) whose model matches the checkpoint at path and
- * loads it (trainer_load: checksum, sizes). On success *out owns the trainer (trainer_destroy).
- * Errors as train_checkpoint_peek and trainer_load. */
+ * loads it (trainer_load: checksum, sizes; a stored SWA average too). On success *out owns the
+ * trainer (trainer_destroy). An in-process net from a checkpoint should run on
+ * trainer_model_for_export(trainer, use_swa, &view) (train.h): the weights `tengen export`
+ * writes, the SWA average when the checkpoint has one and use_swa is set. Errors as
+ * train_checkpoint_peek and trainer_load. */
 int train_checkpoint_open(const char *path, trainer_t **out, tg_err_t *err);
 
 #endif

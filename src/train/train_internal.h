@@ -122,12 +122,38 @@ void train__loss_sample(const train_outputs_t *out, const train_outputs_t *grad,
 double train__softplus_floor(double x, int squared, int exact, double *dydx);
 double train__huber(double x, double delta, double *dydx);
 
+/* ---- SWA (shared by the CPU and CUDA trainers) ------------------------------------------- */
+
+/* The SWA average and its bookkeeping (KataGo train.py: swa_model, swa_sample_accum). */
+typedef struct train_swa_s {
+    float *avg;      /* (num_params), meaningful once updates > 0 */
+    int64_t updates; /* snapshots taken; 0 = no average yet */
+    int64_t accum;   /* samples trained since the last snapshot (or since the start) */
+} train_swa_t;
+
+/* Bookkeeping after an optimizer step of n samples that brought the step count to steps: with
+ * o->swa off, drops any average (updates = accum = 0) and returns 0. Else adds n to accum and
+ * returns 1 (accum reset to 0) when a snapshot is due: accum >= o->swa_period_samples and the
+ * lookahead weights are in sync (no lookahead, or steps a multiple of lookahead_k); the caller
+ * then calls train__swa_update with the params after the step. */
+int train__swa_advance(train_swa_t *s, const train_options_t *o, int n, int64_t steps);
+
+/* One snapshot of params (np floats): the first copies them, later ones do
+ * avg += (params - avg) / scale in float; updates++. O(np). */
+void train__swa_update(train_swa_t *s, const float *params, size_t np, double scale);
+
 /* ---- Checkpoints (shared by the CPU and CUDA trainers) ------------------------------------ */
 
 /* The fixed header at the start of a TGCK checkpoint (format in train.h, trainer_save), read
- * and written by trainer.c and peeked at by train_infer.c. */
-#define TRAIN_CKPT_MAGIC   "TGCK"
-#define TRAIN_CKPT_VERSION 1u
+ * and written by trainer.c and peeked at by train_infer.c. Version 2 appended the SWA fields;
+ * a version 1 header is the first TRAIN_CKPT_HEADER_V1_BYTES bytes (same fields), followed by
+ * params, momentum and slow weights. Version 2: header, params, momentum, slow weights, then the
+ * SWA average when flags has TRAIN_CKPT_HAS_SWA, then the CRC-32. */
+#define TRAIN_CKPT_MAGIC           "TGCK"
+#define TRAIN_CKPT_VERSION         2u
+#define TRAIN_CKPT_VERSION_V1      1u
+#define TRAIN_CKPT_HEADER_V1_BYTES 352u
+#define TRAIN_CKPT_HAS_SWA         1u
 
 typedef struct train_ckpt_header_s {
     char magic[4];
@@ -138,7 +164,14 @@ typedef struct train_ckpt_header_s {
     int64_t steps, samples;
     uint64_t seq_pos;
     uint64_t rng[4];
+    /* version 2 */
+    uint32_t flags, pad2; /* TRAIN_CKPT_HAS_SWA: the SWA average follows the slow weights */
+    int64_t swa_updates;  /* > 0 exactly when TRAIN_CKPT_HAS_SWA */
+    int64_t swa_accum;    /* samples since the last SWA snapshot */
 } train_ckpt_header_t;
+
+/* Bytes of the header of a checkpoint of that version (0 for an unknown version). */
+size_t train__ckpt_header_bytes(uint32_t version);
 
 /* Counters and sampling state stored in a checkpoint next to the buffers. */
 typedef struct train_ckpt_state_s {
@@ -148,13 +181,15 @@ typedef struct train_ckpt_state_s {
 } train_ckpt_state_t;
 
 /* The TGCK checkpoint (format in train.h, trainer_save) of m's params and momentum, the
- * lookahead slow weights slow (num_params) and st. Atomic write. */
+ * lookahead slow weights slow (num_params), the SWA state swa (its average is written when
+ * swa->updates > 0; swa may be NULL: none) and st. Atomic write. */
 int train__ckpt_save(const char *path, const train_model_t *m, const float *slow,
-                     const train_ckpt_state_t *st, tg_err_t *err);
-/* Reads it back into m (params, momentum), slow and st after checking magic, version, config,
- * size and CRC; nothing is changed on error. */
-int train__ckpt_load(const char *path, train_model_t *m, float *slow, train_ckpt_state_t *st,
-                     tg_err_t *err);
+                     const train_swa_t *swa, const train_ckpt_state_t *st, tg_err_t *err);
+/* Reads it back into m (params, momentum), slow, swa (avg must hold num_params floats; a file
+ * without an SWA average, version 1 included, sets updates = accum = 0) and st after checking
+ * magic, version, config, size and CRC; nothing is changed on error. */
+int train__ckpt_load(const char *path, train_model_t *m, float *slow, train_swa_t *swa,
+                     train_ckpt_state_t *st, tg_err_t *err);
 
 /* Exact loss gradients in every worker of t (finite-difference checks only). */
 void trainer__set_exact_grad(trainer_t *t, int exact);

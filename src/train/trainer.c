@@ -14,8 +14,15 @@
  * theta -= lr*v, on the gradient of the SUMMED batch loss; lr per sample = lr_per_sample *
  * lr_scale * warmup(samples) * group factor / lookahead_alpha; lookahead every k steps; global
  * grad-norm clip at clip_base * sqrt(batch/256) / sqrt(lr_scale); fixup weight decay 1e-6*b
- * (weights) and 1e-8*b (biases), b = batch/256. */
+ * (weights) and 1e-8*b (biases), b = batch/256.
+ *
+ * SWA (algorithms.md §5.3, KataGo train.py): after the update (and the lookahead, if due),
+ * swa_accum += batch; once it reaches swa_period_samples, the first step whose lookahead weights
+ * are in sync snapshots the params into the average (first snapshot: a copy; then an EMA with
+ * weight 1/swa_scale) and resets swa_accum to 0. KataGo's AveragedModel does the same (its
+ * n_averaged == 0 copy); fixup nets have no batch-norm statistics to recompute. */
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
@@ -42,7 +49,8 @@ typedef struct worker_s {
 struct trainer_s {
     train_options_t opt;
     train_model_t model;
-    float *slow; /* lookahead slow weights (num_params) */
+    float *slow;     /* lookahead slow weights (num_params) */
+    train_swa_t swa; /* SWA average (num_params, allocated always: a load may bring one) */
     int nthreads, hw, score_len;
     train_net_t *nets[TRAIN_MAX_THREADS];
     float *tgrads[TRAIN_MAX_THREADS];
@@ -79,6 +87,9 @@ void train_options_default(train_options_t *o, const train_config_t *cfg) {
     o->clip_base = 2500.0;
     o->symmetries = 1;
     o->sample = TRAIN_SAMPLE_RANDOM;
+    o->swa = 0;
+    o->swa_period_samples = 80000;
+    o->swa_scale = 8.0;
 }
 
 /* ---- slices and the pool ---------------------------------------------------------------- */
@@ -168,6 +179,10 @@ int trainer_create(trainer_t **out, const train_options_t *o, tg_err_t *err) {
     if (!(o->lr_per_sample >= 0) || !(o->lr_scale > 0) || !(o->momentum >= 0) ||
         o->lookahead_k < 0 || (o->lookahead_k > 0 && !(o->lookahead_alpha > 0)))
         return tg_err_set(err, TG_EINVAL, "trainer: bad optimizer settings");
+    if (o->swa && (o->swa_period_samples < 1 || !(o->swa_scale >= 1.0)))
+        return tg_err_set(err, TG_EINVAL,
+                          "trainer: swa_period_samples %lld must be >= 1 and swa_scale %g >= 1",
+                          (long long)o->swa_period_samples, o->swa_scale);
     trainer_t *t = calloc(1, sizeof(*t));
     if (!t) return tg_err_set(err, TG_ENOMEM, "trainer: out of memory");
     t->opt = *o;
@@ -184,6 +199,7 @@ int trainer_create(trainer_t **out, const train_options_t *o, tg_err_t *err) {
     t->score_len = t->model.score_len;
     const size_t B = (size_t)o->batch, hw = (size_t)t->hw, np = t->model.num_params;
     t->slow = malloc(np * sizeof(float));
+    t->swa.avg = malloc(np * sizeof(float));
     t->spatial = malloc(B * hw * TRAIN_SPATIAL_IN * sizeof(float));
     t->global = malloc(B * TRAIN_GLOBAL_IN * sizeof(float));
     t->mask = malloc(B * hw * sizeof(float));
@@ -194,8 +210,8 @@ int trainer_create(trainer_t **out, const train_options_t *o, tg_err_t *err) {
     t->owner = malloc(B * hw * sizeof(float));
     t->plane_a = malloc(TRAIN_SPATIAL_IN * hw * sizeof(float));
     t->plane_b = malloc(TRAIN_SPATIAL_IN * hw * sizeof(float));
-    int bad = !t->slow || !t->spatial || !t->global || !t->mask || !t->mask_sum || !t->policy ||
-              !t->gtargets || !t->score || !t->owner || !t->plane_a || !t->plane_b;
+    int bad = !t->slow || !t->swa.avg || !t->spatial || !t->global || !t->mask || !t->mask_sum ||
+              !t->policy || !t->gtargets || !t->score || !t->owner || !t->plane_a || !t->plane_b;
     const int per = (o->batch + t->nthreads - 1) / t->nthreads;
     for (int w = 0; w < t->nthreads && !bad; w++) {
         t->tgrads[w] = aligned_alloc(64, (np * sizeof(float) + 63) / 64 * 64);
@@ -241,6 +257,7 @@ void trainer_destroy(trainer_t *t) {
         free(t->tgrads[w]);
     }
     free(t->slow);
+    free(t->swa.avg);
     free(t->spatial);
     free(t->global);
     free(t->mask);
@@ -370,6 +387,8 @@ static void optimizer_update(trainer_t *t, train_stats_t *st) {
             m->params[i] = t->slow[i];
         }
     }
+    if (train__swa_advance(&t->swa, o, t->n, t->steps))
+        train__swa_update(&t->swa, m->params, m->num_params, o->swa_scale);
     if (st) {
         st->grad_norm = norm;
         st->clipped = gscale < 1.0;
@@ -443,7 +462,56 @@ void trainer__set_exact_grad(trainer_t *t, int exact) {
         train__net_set_exact_grad(t->nets[w], exact);
 }
 
+/* ---- SWA ------------------------------------------------------------------------------- */
+
+int train__swa_advance(train_swa_t *s, const train_options_t *o, int n, int64_t steps) {
+    if (!o->swa) {
+        s->updates = 0;
+        s->accum = 0;
+        return 0;
+    }
+    s->accum += n;
+    const int in_sync = o->lookahead_k <= 0 || steps % o->lookahead_k == 0;
+    if (s->accum < o->swa_period_samples || !in_sync) return 0;
+    s->accum = 0;
+    return 1;
+}
+
+void train__swa_update(train_swa_t *s, const float *params, size_t np, double scale) {
+    if (s->updates == 0) {
+        memcpy(s->avg, params, np * sizeof(float));
+    } else {
+        const float f = (float)(1.0 / scale);
+        float *a = s->avg;
+        for (size_t i = 0; i < np; i++)
+            a[i] += f * (params[i] - a[i]);
+    }
+    s->updates++;
+}
+
+int64_t trainer_swa_updates(const trainer_t *t) { return t->swa.updates; }
+
+const float *trainer_swa_params(const trainer_t *t) {
+    return t->swa.updates > 0 ? t->swa.avg : NULL;
+}
+
+int trainer_model_for_export(const trainer_t *t, int use_swa, train_model_t *view) {
+    *view = t->model;
+    if (!use_swa || t->swa.updates == 0) return 0;
+    view->params = t->swa.avg;
+    return 1;
+}
+
 /* ---- checkpoints ------------------------------------------------------------------------ */
+
+_Static_assert(offsetof(train_ckpt_header_t, flags) == TRAIN_CKPT_HEADER_V1_BYTES,
+               "a version 1 checkpoint header is the prefix of version 2's");
+
+size_t train__ckpt_header_bytes(uint32_t version) {
+    if (version == TRAIN_CKPT_VERSION_V1) return TRAIN_CKPT_HEADER_V1_BYTES;
+    if (version == TRAIN_CKPT_VERSION) return sizeof(train_ckpt_header_t);
+    return 0;
+}
 
 static int ckpt_write(FILE *fp, const void *p, size_t n, uint32_t *crc) {
     *crc = npz_crc32(*crc, p, n);
@@ -451,7 +519,7 @@ static int ckpt_write(FILE *fp, const void *p, size_t n, uint32_t *crc) {
 }
 
 int train__ckpt_save(const char *path, const train_model_t *m, const float *slow,
-                     const train_ckpt_state_t *st, tg_err_t *err) {
+                     const train_swa_t *swa, const train_ckpt_state_t *st, tg_err_t *err) {
     train_ckpt_header_t h;
     memset(&h, 0, sizeof(h));
     memcpy(h.magic, TRAIN_CKPT_MAGIC, 4);
@@ -463,6 +531,12 @@ int train__ckpt_save(const char *path, const train_model_t *m, const float *slow
     h.samples = st->samples;
     h.seq_pos = st->seq_pos;
     memcpy(h.rng, st->rng, sizeof(h.rng));
+    const int has_swa = swa && swa->updates > 0;
+    if (swa) {
+        h.flags = has_swa ? TRAIN_CKPT_HAS_SWA : 0;
+        h.swa_updates = swa->updates;
+        h.swa_accum = swa->accum;
+    }
     tg_atomic_file_t af;
     int rc = tg_atomic_file_open(&af, path, err);
     if (rc) return rc;
@@ -472,6 +546,7 @@ int train__ckpt_save(const char *path, const train_model_t *m, const float *slow
     if (!rc) rc = ckpt_write(af.fp, m->params, bytes, &crc);
     if (!rc) rc = ckpt_write(af.fp, m->momentum, bytes, &crc);
     if (!rc) rc = ckpt_write(af.fp, slow, bytes, &crc);
+    if (!rc && has_swa) rc = ckpt_write(af.fp, swa->avg, bytes, &crc);
     if (!rc) rc = fwrite(&crc, sizeof(crc), 1, af.fp) == 1 ? 0 : TG_EIO;
     if (rc) {
         tg_atomic_file_abort(&af);
@@ -480,31 +555,44 @@ int train__ckpt_save(const char *path, const train_model_t *m, const float *slow
     return tg_atomic_file_commit(&af, err);
 }
 
-int train__ckpt_load(const char *path, train_model_t *m, float *slow, train_ckpt_state_t *st,
-                     tg_err_t *err) {
+int train__ckpt_load(const char *path, train_model_t *m, float *slow, train_swa_t *swa,
+                     train_ckpt_state_t *st, tg_err_t *err) {
     char *buf = NULL;
     size_t len = 0;
     int rc = tg_file_read_all(path, (size_t)1 << 34, &buf, &len, err);
     if (rc) return rc;
     const size_t bytes = m->num_params * sizeof(float);
-    const size_t want = sizeof(train_ckpt_header_t) + 3 * bytes + sizeof(uint32_t);
     train_ckpt_header_t h;
-    if (len < sizeof(h)) {
+    memset(&h, 0, sizeof(h));
+    if (len < TRAIN_CKPT_HEADER_V1_BYTES) {
         free(buf);
         return tg_err_set(err, TG_EFORMAT, "%s: truncated checkpoint (%zu bytes)", path, len);
     }
-    memcpy(&h, buf, sizeof(h));
+    memcpy(&h, buf, TRAIN_CKPT_HEADER_V1_BYTES);
+    const size_t hbytes = train__ckpt_header_bytes(h.version);
     if (memcmp(h.magic, TRAIN_CKPT_MAGIC, 4) != 0)
         rc = tg_err_set(err, TG_EFORMAT, "%s: not a tengen checkpoint", path);
-    else if (h.version != TRAIN_CKPT_VERSION)
-        rc = tg_err_set(err, TG_EUNSUPPORTED, "%s: checkpoint version %u, expected %u", path,
-                        h.version, TRAIN_CKPT_VERSION);
-    else if (memcmp(&h.cfg, &m->cfg, sizeof(h.cfg)) != 0 || h.pos_len != m->pos_len ||
-             h.num_params != m->num_params)
-        rc =
-            tg_err_set(err, TG_EINVAL, "%s: checkpoint is for model %s at pos_len %d, not %s at %d",
-                       path, h.cfg.name, h.pos_len, m->cfg.name, m->pos_len);
-    else if (len != want)
+    else if (hbytes == 0)
+        rc = tg_err_set(err, TG_EUNSUPPORTED, "%s: checkpoint version %u, expected %u or %u", path,
+                        h.version, TRAIN_CKPT_VERSION_V1, TRAIN_CKPT_VERSION);
+    else if (len < hbytes)
+        rc = tg_err_set(err, TG_EFORMAT, "%s: truncated checkpoint (%zu bytes)", path, len);
+    if (!rc) {
+        memcpy(&h, buf, hbytes);
+        if (memcmp(&h.cfg, &m->cfg, sizeof(h.cfg)) != 0 || h.pos_len != m->pos_len ||
+            h.num_params != m->num_params)
+            rc = tg_err_set(err, TG_EINVAL,
+                            "%s: checkpoint is for model %s at pos_len %d, not %s at %d", path,
+                            h.cfg.name, h.pos_len, m->cfg.name, m->pos_len);
+        else if ((h.flags & ~TRAIN_CKPT_HAS_SWA) != 0 ||
+                 ((h.flags & TRAIN_CKPT_HAS_SWA) != 0) != (h.swa_updates > 0) ||
+                 h.swa_updates < 0 || h.swa_accum < 0)
+            rc = tg_err_set(err, TG_EFORMAT, "%s: inconsistent SWA fields (flags %u, updates %lld)",
+                            path, h.flags, (long long)h.swa_updates);
+    }
+    const int has_swa = (h.flags & TRAIN_CKPT_HAS_SWA) != 0;
+    const size_t want = hbytes + (3 + (size_t)has_swa) * bytes + sizeof(uint32_t);
+    if (!rc && len != want)
         rc = tg_err_set(err, TG_EFORMAT, "%s: checkpoint is %zu bytes, expected %zu", path, len,
                         want);
     if (!rc) {
@@ -513,10 +601,13 @@ int train__ckpt_load(const char *path, train_model_t *m, float *slow, train_ckpt
         if (crc != got) rc = tg_err_set(err, TG_EFORMAT, "%s: checksum mismatch", path);
     }
     if (!rc) {
-        const char *p = buf + sizeof(h);
+        const char *p = buf + hbytes;
         memcpy(m->params, p, bytes);
         memcpy(m->momentum, p + bytes, bytes);
         memcpy(slow, p + 2 * bytes, bytes);
+        if (has_swa) memcpy(swa->avg, p + 3 * bytes, bytes);
+        swa->updates = h.swa_updates;
+        swa->accum = h.swa_accum;
         st->steps = h.steps;
         st->samples = h.samples;
         st->seq_pos = h.seq_pos;
@@ -529,13 +620,13 @@ int train__ckpt_load(const char *path, train_model_t *m, float *slow, train_ckpt
 int trainer_save(const trainer_t *t, const char *path, tg_err_t *err) {
     train_ckpt_state_t st = {.steps = t->steps, .samples = t->samples, .seq_pos = t->seq_pos};
     memcpy(st.rng, t->rng.s, sizeof(st.rng));
-    return train__ckpt_save(path, &t->model, t->slow, &st, err);
+    return train__ckpt_save(path, &t->model, t->slow, &t->swa, &st, err);
 }
 
 int trainer_load(trainer_t *t, const char *path, tg_err_t *err) {
     train_ckpt_state_t st;
     memset(&st, 0, sizeof(st));
-    int rc = train__ckpt_load(path, &t->model, t->slow, &st, err);
+    int rc = train__ckpt_load(path, &t->model, t->slow, &t->swa, &st, err);
     if (rc) return rc;
     t->steps = st.steps;
     t->samples = st.samples;

@@ -2,8 +2,9 @@
  *
  * A trainer checkpoint is saved, exported by the binary (by --name and by --prefix), and the
  * result must load with tg_model_load and equal a direct tg_export_model of the same weights.
- * Usage errors exit 2, a corrupt checkpoint or a missing output directory exit 1 with a message
- * on stderr. Skips (77) when the binary has no `export` subcommand yet. */
+ * A checkpoint holding an SWA average exports the average by default and the raw weights with
+ * --no-swa. Usage errors exit 2, a corrupt checkpoint or a missing output directory exit 1 with
+ * a message on stderr. Skips (77) when the binary has no `export` subcommand yet. */
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -11,6 +12,7 @@
 #include "export/export.h"
 #include "nn/model.h"
 #include "test.h"
+#include "train/train_internal.h"
 #include "util/fileio.h"
 
 static char g_dir[256];
@@ -115,6 +117,64 @@ TEST(errors_and_usage) {
     ASSERT_CONTAINS(out, "--checkpoint");
 }
 
+/* 0 if the model file at path holds exactly the weights of m (compared through a direct
+ * export of m loaded back). */
+static int same_weights(const char *path, const train_model_t *m) {
+    char direct[512];
+    snprintf(direct, sizeof direct, "%s/same.bin", g_dir);
+    tg_err_t err;
+    tg_model_t *a = NULL, *b = NULL;
+    int rc = tg_model_load(path, &a, &err) || tg_export_model(m, "same", direct, &err) ||
+             tg_model_load(direct, &b, &err);
+    if (!rc)
+        rc = a->num_weights != b->num_weights ||
+             memcmp(a->weights, b->weights, a->num_weights * sizeof(float)) != 0;
+    tg_model_free(a);
+    tg_model_free(b);
+    return rc;
+}
+
+TEST(swa_by_default_raw_with_no_swa) {
+    /* A checkpoint whose SWA average differs from the params everywhere. */
+    const train_model_t *m = trainer_model(g_trainer);
+    const size_t np = m->num_params;
+    train_swa_t swa = {malloc(np * sizeof(float)), 3, 40};
+    float *slow = malloc(np * sizeof(float));
+    ASSERT_TRUE(swa.avg && slow);
+    for (size_t i = 0; i < np; i++)
+        swa.avg[i] = 0.5f * m->params[i] + 0.003f, slow[i] = m->params[i];
+    train_ckpt_state_t st = {.steps = 9, .samples = 72};
+    char ckpt[512], model[512], out[4096], args[1600];
+    snprintf(ckpt, sizeof ckpt, "%s/swa.ckpt", g_dir);
+    snprintf(model, sizeof model, "%s/swa.bin.gz", g_dir);
+    tg_err_t err;
+    ASSERT_EQ(train__ckpt_save(ckpt, m, slow, &swa, &st, &err), 0);
+    train_model_t avg = *m;
+    avg.params = swa.avg;
+
+    snprintf(args, sizeof args, "-c '%s' -o '%s' --prefix b2c16", ckpt, model);
+    int rc = run_export(args, out, sizeof out);
+    if (rc != 0) printf("  %s", out);
+    ASSERT_EQ(rc, 0);
+    ASSERT_CONTAINS(out, "model=b2c16-s72-d0");
+    ASSERT_CONTAINS(out, "weights=swa swa_updates=3");
+    ASSERT_EQ(same_weights(model, &avg), 0);
+    ASSERT_NE(same_weights(model, m), 0);
+
+    snprintf(args, sizeof args, "-c '%s' -o '%s' --prefix b2c16 --no-swa", ckpt, model);
+    ASSERT_EQ(run_export(args, out, sizeof out), 0);
+    ASSERT_CONTAINS(out, "weights=raw swa_updates=3");
+    ASSERT_EQ(same_weights(model, m), 0);
+
+    /* The earlier checkpoint has no average: raw weights either way. */
+    snprintf(args, sizeof args, "-c '%s' -o '%s' --name plain", g_ckpt, model);
+    ASSERT_EQ(run_export(args, out, sizeof out), 0);
+    ASSERT_CONTAINS(out, "weights=raw swa_updates=0");
+    ASSERT_EQ(same_weights(model, m), 0);
+    free(swa.avg);
+    free(slow);
+}
+
 int main(void) {
     g_bin = getenv("TENGEN_BIN");
     if (!g_bin) {
@@ -138,6 +198,7 @@ int main(void) {
     }
     RUN(export_by_name_and_prefix);
     RUN(errors_and_usage);
+    RUN(swa_by_default_raw_with_no_swa);
     trainer_destroy(g_trainer);
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);

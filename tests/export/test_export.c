@@ -13,7 +13,11 @@
  * 5. .bin (raw) and .bin.gz (gzip) exports hold the same image; gzip output is deterministic.
  * 6. Refusals leave no file: missing directory, bad suffix, bad name, NaN weight.
  * 7. Checkpoints: save -> tg_export_checkpoint -> load equals a direct export; truncated,
- *    bit-flipped and foreign files give clear errors. */
+ *    bit-flipped and foreign files give clear errors.
+ * 8. SWA: a checkpoint of a trainer with SWA on exports the SWA average (loaded back: the same
+ *    weights as the trainer's average, and our CPU inference on the file matches
+ *    train_infer_forward on the average); use_swa = 0 exports the raw weights;
+ *    train_checkpoint_open + trainer_model_for_export sees the same average. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -27,6 +31,7 @@
 #include "test.h"
 #include "train/train_infer.h"
 #include "train/train_internal.h"
+#include "train/train_testdata.h"
 #include "util/fileio.h"
 
 static char g_dir[256];
@@ -646,10 +651,25 @@ TEST(refusals_leave_no_file) {
     ASSERT_EQ(tg_export_model(&m, "x", path, &err), TG_EINVAL);
     ASSERT_CONTAINS(err.msg, ".bin");
     ASSERT_TRUE(!file_exists(path));
+    /* KataGo parses a .txt.gz file as text: a binary export under that name would not load. */
+    snprintf(path, sizeof path, "%s/model.txt.gz", g_dir);
+    ASSERT_EQ(tg_export_model(&m, "x", path, &err), TG_EINVAL);
+    ASSERT_TRUE(!file_exists(path));
 
     snprintf(path, sizeof path, "%s/badname.bin.gz", g_dir);
     ASSERT_EQ(tg_export_model(&m, "bad name", path, &err), TG_EINVAL);
     ASSERT_TRUE(!file_exists(path));
+
+    /* Channel counts KataGo would refuse (regular channels = mid - gpool must be positive). */
+    train_config_t nogp = c;
+    nogp.c_gpool = nogp.c_mid;
+    train_model_t m2 = m;
+    m2.cfg = nogp;
+    unsigned char *bytes = NULL;
+    size_t nbytes = 0;
+    ASSERT_EQ(tg_export_model_bytes(&m2, "x", &bytes, &nbytes, &err), TG_EINVAL);
+    ASSERT_CONTAINS(err.msg, "gpool");
+    ASSERT_TRUE(bytes == NULL);
 
     m.params[m.blocks[0].conv2.off + 3] = NAN;
     snprintf(path, sizeof path, "%s/nan.bin.gz", g_dir);
@@ -697,7 +717,7 @@ TEST(checkpoint_export) {
     ASSERT_EQ(info.samples, 0);
 
     tg_export_result_t res;
-    int rc = tg_export_checkpoint(ckpt, NULL, NULL, 77, out, &res, &err);
+    int rc = tg_export_checkpoint(ckpt, NULL, NULL, 77, out, 1, &res, &err);
     if (rc) printf("  %s\n", err.msg);
     ASSERT_EQ(rc, 0);
     ASSERT_STREQ(res.name, "b1c8-s0-d77");
@@ -708,9 +728,9 @@ TEST(checkpoint_export) {
     ASSERT_EQ(a->num_weights, b->num_weights);
     ASSERT_TRUE(memcmp(a->weights, b->weights, a->num_weights * sizeof(float)) == 0);
     tg_model_free(a), tg_model_free(b);
-    ASSERT_EQ(tg_export_checkpoint(ckpt, "given-name", NULL, 0, out, &res, &err), 0);
+    ASSERT_EQ(tg_export_checkpoint(ckpt, "given-name", NULL, 0, out, 1, &res, &err), 0);
     ASSERT_STREQ(res.name, "given-name");
-    ASSERT_EQ(tg_export_checkpoint(ckpt, NULL, "run7", 5, out, &res, &err), 0);
+    ASSERT_EQ(tg_export_checkpoint(ckpt, NULL, "run7", 5, out, 1, &res, &err), 0);
     ASSERT_STREQ(res.name, "run7-s0-d5");
 
     /* Corruptions: each must fail with a message naming the file, and write nothing. */
@@ -722,25 +742,25 @@ TEST(checkpoint_export) {
     snprintf(bad_out, sizeof bad_out, "%s/bad.bin.gz", g_dir);
 
     ASSERT_EQ(write_bytes(bad, buf, len / 2), 0); /* truncated */
-    rc = tg_export_checkpoint(bad, "x", NULL, 0, bad_out, NULL, &err);
+    rc = tg_export_checkpoint(bad, "x", NULL, 0, bad_out, 1, NULL, &err);
     ASSERT_TRUE(rc < 0);
     ASSERT_CONTAINS(err.msg, "bad.ckpt");
     printf("  truncated: %s\n", err.msg);
 
     ASSERT_EQ(write_bytes(bad, buf, 10), 0); /* header cut */
-    ASSERT_EQ(tg_export_checkpoint(bad, "x", NULL, 0, bad_out, NULL, &err), TG_EFORMAT);
+    ASSERT_EQ(tg_export_checkpoint(bad, "x", NULL, 0, bad_out, 1, NULL, &err), TG_EFORMAT);
     ASSERT_CONTAINS(err.msg, "truncated");
 
     buf[len - 100] ^= 0x10; /* one flipped bit in the weights */
     ASSERT_EQ(write_bytes(bad, buf, len), 0);
-    rc = tg_export_checkpoint(bad, "x", NULL, 0, bad_out, NULL, &err);
+    rc = tg_export_checkpoint(bad, "x", NULL, 0, bad_out, 1, NULL, &err);
     ASSERT_EQ(rc, TG_EFORMAT);
     ASSERT_CONTAINS(err.msg, "checksum");
     buf[len - 100] ^= 0x10;
 
     memcpy(buf, "NOPE", 4); /* foreign file */
     ASSERT_EQ(write_bytes(bad, buf, len), 0);
-    ASSERT_EQ(tg_export_checkpoint(bad, "x", NULL, 0, bad_out, NULL, &err), TG_EFORMAT);
+    ASSERT_EQ(tg_export_checkpoint(bad, "x", NULL, 0, bad_out, 1, NULL, &err), TG_EFORMAT);
     ASSERT_CONTAINS(err.msg, "not a tengen checkpoint");
     memcpy(buf, "TGCK", 4);
 
@@ -748,14 +768,104 @@ TEST(checkpoint_export) {
     train_config_t *hc = (train_config_t *)(buf + 8);
     hc->c_trunk = 40000;
     ASSERT_EQ(write_bytes(bad, buf, len), 0);
-    ASSERT_EQ(tg_export_checkpoint(bad, "x", NULL, 0, bad_out, NULL, &err), TG_EFORMAT);
+    ASSERT_EQ(tg_export_checkpoint(bad, "x", NULL, 0, bad_out, 1, NULL, &err), TG_EFORMAT);
     ASSERT_CONTAINS(err.msg, "config");
 
     snprintf(bad, sizeof bad, "%s/missing.ckpt", g_dir);
-    ASSERT_EQ(tg_export_checkpoint(bad, "x", NULL, 0, bad_out, NULL, &err), TG_EIO);
+    ASSERT_EQ(tg_export_checkpoint(bad, "x", NULL, 0, bad_out, 1, NULL, &err), TG_EIO);
     ASSERT_CONTAINS(err.msg, "missing.ckpt");
     ASSERT_TRUE(!file_exists(bad_out));
     free(buf);
+    trainer_destroy(t);
+}
+
+/* ---- 8. SWA ------------------------------------------------------------------------------- */
+
+/* 0 if the model file at path holds exactly the weights of m (via a direct export of m). */
+static int file_has_weights(const char *path, const train_model_t *m) {
+    char direct[512];
+    snprintf(direct, sizeof direct, "%s/same.bin", g_dir);
+    tg_err_t err;
+    tg_model_t *a = NULL, *b = NULL;
+    int rc = tg_model_load(path, &a, &err) || tg_export_model(m, "same", direct, &err) ||
+             tg_model_load(direct, &b, &err);
+    if (!rc)
+        rc = a->num_weights != b->num_weights ||
+             memcmp(a->weights, b->weights, a->num_weights * sizeof(float)) != 0;
+    tg_model_free(a);
+    tg_model_free(b);
+    return rc;
+}
+
+TEST(checkpoint_export_swa) {
+    train_config_t c = cfg_b1c8();
+    train_options_t o;
+    train_options_default(&o, &c);
+    o.pos_len = 9;
+    o.batch = 2;
+    o.warmup = 0;
+    o.lr_per_sample = 1e-3;
+    o.lookahead_k = 3;
+    o.swa = 1;
+    o.swa_period_samples = 4;
+    trainer_t *t = NULL;
+    tg_err_t err;
+    ASSERT_EQ(trainer_create(&t, &o, &err), 0);
+    train_model_t *m = trainer_model(t);
+    perturb(m, 48); /* non-zero everywhere, so the comparison below covers every tensor */
+    trainrows_t rows;
+    ASSERT_EQ(trainrows_init(&rows, 9, 8, &err), 0);
+    testdata_fill(&rows, 8, 5);
+    const trainrows_t *ds[1] = {&rows};
+    for (int s = 0; s < 10; s++)
+        ASSERT_EQ(trainer_step(t, ds, 1, NULL, &err), 0);
+    ASSERT_EQ(trainer_swa_updates(t), 3); /* snapshots at steps 3, 6, 9 */
+    train_model_t avg, raw;
+    ASSERT_EQ(trainer_model_for_export(t, 1, &avg), 1);
+    ASSERT_EQ(trainer_model_for_export(t, 0, &raw), 0);
+    ASSERT_TRUE(avg.params == trainer_swa_params(t) && raw.params == m->params);
+    size_t differ = 0;
+    for (size_t i = 0; i < m->num_params; i++)
+        differ += avg.params[i] != raw.params[i];
+    printf("  %zu of %zu SWA weights differ from the raw weights\n", differ, m->num_params);
+    ASSERT_TRUE(differ > m->num_params / 2);
+
+    char ckpt[512], out[512];
+    snprintf(ckpt, sizeof ckpt, "%s/swa.ckpt", g_dir);
+    snprintf(out, sizeof out, "%s/swa.bin.gz", g_dir);
+    ASSERT_EQ(trainer_save(t, ckpt, &err), 0);
+    train_ckpt_info_t info;
+    ASSERT_EQ(train_checkpoint_peek(ckpt, &info, &err), 0);
+    ASSERT_EQ(info.version, 2);
+    ASSERT_EQ(info.swa_updates, 3);
+
+    tg_export_result_t res;
+    ASSERT_EQ(tg_export_checkpoint(ckpt, NULL, NULL, 9, out, 1, &res, &err), 0);
+    ASSERT_STREQ(res.name, "b1c8-s20-d9");
+    ASSERT_EQ(res.swa, 1);
+    ASSERT_EQ(res.swa_updates, 3);
+    ASSERT_EQ(file_has_weights(out, &avg), 0);
+    ASSERT_NE(file_has_weights(out, &raw), 0);
+    tg_model_t *lm = NULL;
+    ASSERT_EQ(tg_model_load(out, &lm, &err), 0);
+    const double e = compare_outputs(lm, &avg, 6, 9, 91); /* the file computes the average */
+    tg_model_free(lm);
+    ASSERT_TRUE(e < ROUNDTRIP_TOL);
+
+    ASSERT_EQ(tg_export_checkpoint(ckpt, NULL, NULL, 9, out, 0, &res, &err), 0);
+    ASSERT_EQ(res.swa, 0);
+    ASSERT_EQ(file_has_weights(out, &raw), 0);
+
+    /* The in-process net of the checkpoint makes the same choice. */
+    trainer_t *back = NULL;
+    ASSERT_EQ(train_checkpoint_open(ckpt, &back, &err), 0);
+    train_model_t bv;
+    ASSERT_EQ(trainer_model_for_export(back, 1, &bv), 1);
+    ASSERT_TRUE(memcmp(bv.params, avg.params, m->num_params * sizeof(float)) == 0);
+    ASSERT_EQ(trainer_model_for_export(back, 0, &bv), 0);
+    ASSERT_TRUE(memcmp(bv.params, raw.params, m->num_params * sizeof(float)) == 0);
+    trainer_destroy(back);
+    trainrows_free(&rows);
     trainer_destroy(t);
 }
 
@@ -773,6 +883,7 @@ int main(void) {
     RUN(bin_and_gzip_hold_the_same_image);
     RUN(refusals_leave_no_file);
     RUN(checkpoint_export);
+    RUN(checkpoint_export_swa);
     rm_tmpdir();
     TEST_MAIN_END();
 }

@@ -75,7 +75,7 @@ static inline int sp_check_output(const char *out, const char *net, int expect_g
     int sgf_void[64];
     for (int i = 0; i < nsgf; i++) {
         char path[900];
-        snprintf(path, sizeof(path), "%s/%s", sgfs, names[i]);
+        snprintf(path, sizeof(path), "%s/%.255s", sgfs, names[i]);
         tg_sgf_t sgf;
         tg_err_t err;
         if (tg_sgf_load_file(path, &sgf, &err)) {
@@ -103,7 +103,7 @@ static inline int sp_check_output(const char *out, const char *net, int expect_g
     for (int f = 0; f < nnpz; f++) {
         if (strchr(names[f], '_')) return printf("  npz name with '_'\n"), 1;
         char path[900];
-        snprintf(path, sizeof(path), "%s/%s", tdata, names[f]);
+        snprintf(path, sizeof(path), "%s/%.255s", tdata, names[f]);
         trainrows_t tr;
         memset(&tr, 0, sizeof(tr));
         tg_err_t err;
@@ -163,6 +163,11 @@ static inline int sp_check_output(const char *out, const char *net, int expect_g
                     if (vt[4 * tr.area + i] != 120 * vt[i] && exact_area)
                         return printf("  row %d: scoring plane\n", r), 1;
             }
+            /* Lead: weight 0 or 1, finite and capped, 0 without weight, none in no-result games. */
+            if (!(gt[29] == 0.0f || gt[29] == 1.0f) || !isfinite(gt[21]) ||
+                fabsf(gt[21]) > 421.0f || (gt[29] == 0.0f && gt[21] != 0.0f) ||
+                (gt[27] == 0.0f && gt[29] != 0.0f))
+                return printf("  row %d: lead %g weight %g\n", r, gt[21], gt[29]), 1;
             /* Future-position planes hold only stones of the board: at most the area. */
             for (int i = 0; i < 4 * tr.area; i++)
                 if (vt[i] < -1 || vt[i] > 1) return printf("  row %d: value plane range\n", r), 1;

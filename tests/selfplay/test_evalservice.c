@@ -112,7 +112,7 @@ static void run_clients(tg_evalservice_t *svc, int nclients, int iters, int atta
 TEST(single_request_answered) {
     fake_backend_t f;
     fake_init(&f);
-    tg_evalservice_backend_t b = {fake_batch, &f};
+    tg_evalservice_backend_t b = {.evaluate_batch = fake_batch, .ctx = &f};
     tg_evalservice_params_t p = tg_evalservice_params_default();
     p.max_batch = 4;
     tg_evalservice_t *svc;
@@ -151,7 +151,7 @@ TEST(batches_fill_with_attached_clients) {
     fake_backend_t f;
     fake_init(&f);
     f.sleep_us = 1000;
-    tg_evalservice_backend_t b = {fake_batch, &f};
+    tg_evalservice_backend_t b = {.evaluate_batch = fake_batch, .ctx = &f};
     tg_evalservice_params_t p = tg_evalservice_params_default();
     p.max_batch = 8;
     p.max_wait_us = 200000; /* long: only "all clients blocked" or a full batch dispatch */
@@ -181,7 +181,7 @@ TEST(batches_fill_with_attached_clients) {
 TEST(wait_bound_with_one_unattached_client) {
     fake_backend_t f;
     fake_init(&f);
-    tg_evalservice_backend_t b = {fake_batch, &f};
+    tg_evalservice_backend_t b = {.evaluate_batch = fake_batch, .ctx = &f};
     tg_evalservice_params_t p = tg_evalservice_params_default();
     p.max_batch = 64;
     p.max_wait_us = 2000;
@@ -215,7 +215,7 @@ TEST(backend_error_reaches_poster) {
     fake_backend_t f;
     fake_init(&f);
     f.fail_moves = 5;
-    tg_evalservice_backend_t b = {fake_batch, &f};
+    tg_evalservice_backend_t b = {.evaluate_batch = fake_batch, .ctx = &f};
     tg_evalservice_params_t p = tg_evalservice_params_default();
     p.max_wait_us = 0;
     tg_evalservice_t *svc;
@@ -238,7 +238,7 @@ TEST(backend_error_reaches_poster) {
 TEST(stress_many_threads_two_evaluators) {
     fake_backend_t f;
     fake_init(&f);
-    tg_evalservice_backend_t b = {fake_batch, &f};
+    tg_evalservice_backend_t b = {.evaluate_batch = fake_batch, .ctx = &f};
     tg_evalservice_params_t p = tg_evalservice_params_default();
     p.max_batch = 5;
     p.num_threads = 2;

@@ -159,6 +159,20 @@ TEST(shipped_ini_loads) {
     ASSERT_NEAR(p.cheap_search_prob, d.cheap_search_prob, 0);
     ASSERT_EQ(p.num_tax, 5);
     ASSERT_EQ(p.num_button, 3);
+    /* Lead target and fair komi (KataGo: estimateLeadProb 0.05, estimateLeadVisits 6,
+     * compensateKomiVisits 20). */
+    ASSERT_NEAR(p.estimate_lead_prob, 0.05, 1e-12);
+    ASSERT_NEAR(d.estimate_lead_prob, 0.05, 1e-12);
+    ASSERT_EQ(p.estimate_lead_visits, 6);
+    ASSERT_EQ(d.estimate_lead_visits, 6);
+    ASSERT_EQ(p.compensate_komi_visits, 20);
+    ASSERT_EQ(d.compensate_komi_visits, 20);
+    ASSERT_TRUE(p.komi_auto);
+    p.estimate_lead_prob = 1.5;
+    ASSERT_EQ(tg_selfplay_params_validate(&p, &err), TG_EINVAL);
+    p.estimate_lead_prob = 0.05;
+    p.estimate_lead_visits = 0;
+    ASSERT_EQ(tg_selfplay_params_validate(&p, &err), TG_EINVAL);
 }
 
 TEST(find_latest_model) {

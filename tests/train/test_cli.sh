@@ -1,7 +1,8 @@
 #!/bin/bash
 # test_cli.sh: `tengen train` end to end on the benchmark npz: trains a few steps of b2c16,
 # prints loss lines, writes a checkpoint, resumes from it (step counter continues), refuses bad
-# usage. Skips (77) while `train` is not yet in the tengen command table.
+# usage; with --swa the checkpoint carries an SWA average that `tengen export` writes by default
+# (and --no-swa does not). Skips (77) while `train` is not yet in the tengen command table.
 set -u
 BIN=${TENGEN_BIN:?TENGEN_BIN not set}
 FIX=${TENGEN_FIXTURES:?TENGEN_FIXTURES not set}
@@ -33,4 +34,24 @@ echo "$out" | grep -q '^step=3 ' && fail "resume restarted from 0: $out"
 [ $? -eq 2 ] || fail "unknown model kind is not a usage error"
 "$BIN" train --checkpoint-dir "$DIR/x" >/dev/null 2>&1
 [ $? -eq 2 ] || fail "missing --data is not a usage error"
+# SWA: batch 8, period 16 samples, lookahead 6: snapshots at steps 6 and 12.
+out=$("$BIN" train --model-kind b2c16 --data "$DATA" --checkpoint-dir "$DIR/swa" --steps 12 \
+      --batch 8 --log-every 6 --swa --swa-period 16 --swa-scale 4 2>"$DIR/err") \
+    || fail "train --swa exited $?: $(cat "$DIR/err")"
+grep -q 'SWA average of 2 snapshots (period 16 samples, scale 4)' "$DIR/err" \
+    || fail "no SWA summary: $(cat "$DIR/err")"
+CK="$DIR/swa/ckpt-000000000012.tgck"
+out=$("$BIN" export --checkpoint "$CK" --output "$DIR/swa.bin" --prefix b2c16 2>&1) \
+    || fail "export exited $?: $out"
+echo "$out" | grep -q 'model=b2c16-s96-d0 .*weights=swa swa_updates=2' || fail "not SWA: $out"
+out=$("$BIN" export --checkpoint "$CK" --output "$DIR/raw.bin" --prefix b2c16 --no-swa 2>&1) \
+    || fail "export --no-swa exited $?: $out"
+echo "$out" | grep -q 'weights=raw swa_updates=2' || fail "not raw: $out"
+cmp -s "$DIR/swa.bin" "$DIR/raw.bin" && fail "SWA and raw exports are the same file"
+# Without --swa, the old checkpoint's average is dropped once training goes on.
+"$BIN" train --model-kind b2c16 --data "$DATA" --checkpoint-dir "$DIR/swa" --steps 13 \
+    --batch 8 >/dev/null 2>"$DIR/err" || fail "resume without SWA exited $?: $(cat "$DIR/err")"
+out=$("$BIN" export --checkpoint "$DIR/swa/ckpt-000000000013.tgck" --output "$DIR/r2.bin" \
+      --prefix b2c16 2>&1) || fail "export exited $?: $out"
+echo "$out" | grep -q 'weights=raw swa_updates=0' || fail "stale SWA kept: $out"
 echo "ok"

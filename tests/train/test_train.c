@@ -5,7 +5,9 @@
  *  - learns: random batches over all 1024 rows with symmetries: the loss of the last steps is
  *    clearly below the first steps'.
  *  - resume: N steps straight == N/2 steps, save, load into a fresh trainer, N/2 steps, bit for
- *    bit (params, momentum, counters), across a lookahead sync; corrupt files are refused. */
+ *    bit (params, momentum, counters), across a lookahead sync; corrupt files are refused.
+ *  - resume with SWA: the same, plus the SWA average and its snapshot count, with the save
+ *    point between two snapshots (the sample accumulator must come along). */
 #include <math.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -47,8 +49,8 @@ static int copy_rows(const trainrows_t *src, int r0, int n, trainrows_t *dst) {
     return 0;
 }
 
-static trainer_t *make(const char *kind, int batch, int threads, double lr, int sym,
-                       train_sample_t sample) {
+static trainer_t *make_swa(const char *kind, int batch, int threads, double lr, int sym,
+                           train_sample_t sample, int swa, int64_t swa_period) {
     train_config_t cfg;
     if (train_config_by_name(kind, &cfg)) return NULL;
     train_options_t o;
@@ -60,6 +62,8 @@ static trainer_t *make(const char *kind, int batch, int threads, double lr, int 
     o.warmup = 0;
     o.symmetries = sym;
     o.sample = sample;
+    o.swa = swa;
+    o.swa_period_samples = swa_period;
     trainer_t *t = NULL;
     tg_err_t err;
     if (trainer_create(&t, &o, &err)) {
@@ -67,6 +71,11 @@ static trainer_t *make(const char *kind, int batch, int threads, double lr, int 
         return NULL;
     }
     return t;
+}
+
+static trainer_t *make(const char *kind, int batch, int threads, double lr, int sym,
+                       train_sample_t sample) {
+    return make_swa(kind, batch, threads, lr, sym, sample, 0, 1);
 }
 
 TEST(overfit_small_batch) {
@@ -182,9 +191,51 @@ TEST(resume_bit_identical) {
     trainrows_free(&all);
 }
 
+TEST(resume_bit_identical_swa) {
+    trainrows_t all;
+    if (load_bench(&all)) TEST__FAIL("fixture missing");
+    const trainrows_t *ds[1] = {&all};
+    tg_err_t err;
+    /* batch 8, period 16, lookahead 6: snapshots at steps 6, 12, 18; the save at step 9 falls
+     * between two, with 24 samples accumulated. */
+    const int N = 18;
+    trainer_t *a = make_swa("b2c16", 8, 2, 1e-4, 1, TRAIN_SAMPLE_RANDOM, 1, 16);
+    ASSERT_TRUE(a != NULL);
+    for (int s = 0; s < N; s++)
+        ASSERT_EQ(trainer_step(a, ds, 1, NULL, &err), 0);
+    ASSERT_EQ(trainer_swa_updates(a), 3);
+
+    char path[256];
+    snprintf(path, sizeof(path), "/tmp/tengen_train_swa_ckpt_%d.bin", (int)getpid());
+    trainer_t *b = make_swa("b2c16", 8, 2, 1e-4, 1, TRAIN_SAMPLE_RANDOM, 1, 16);
+    for (int s = 0; s < N / 2; s++)
+        ASSERT_EQ(trainer_step(b, ds, 1, NULL, &err), 0);
+    ASSERT_EQ(trainer_swa_updates(b), 1);
+    ASSERT_EQ(trainer_save(b, path, &err), 0);
+    trainer_destroy(b);
+    trainer_t *c = make_swa("b2c16", 8, 2, 1e-4, 1, TRAIN_SAMPLE_RANDOM, 1, 16);
+    ASSERT_EQ(trainer_load(c, path, &err), 0);
+    for (int s = N / 2; s < N; s++)
+        ASSERT_EQ(trainer_step(c, ds, 1, NULL, &err), 0);
+    train_model_t *ma = trainer_model(a), *mc = trainer_model(c);
+    const size_t bytes = ma->num_params * sizeof(float);
+    ASSERT_EQ(trainer_steps(a), trainer_steps(c));
+    ASSERT_EQ(trainer_swa_updates(a), trainer_swa_updates(c));
+    ASSERT_TRUE(memcmp(ma->params, mc->params, bytes) == 0);
+    ASSERT_TRUE(memcmp(ma->momentum, mc->momentum, bytes) == 0);
+    ASSERT_TRUE(memcmp(trainer_swa_params(a), trainer_swa_params(c), bytes) == 0);
+    /* The average is not the current weights (it lags them). */
+    ASSERT_TRUE(memcmp(trainer_swa_params(a), ma->params, bytes) != 0);
+    remove(path);
+    trainer_destroy(a);
+    trainer_destroy(c);
+    trainrows_free(&all);
+}
+
 int main(void) {
     RUN(overfit_small_batch);
     RUN(loss_falls);
     RUN(resume_bit_identical);
+    RUN(resume_bit_identical_swa);
     TEST_MAIN_END();
 }
