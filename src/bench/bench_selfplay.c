@@ -3,8 +3,9 @@
  *
  * Each run plays --games games with --threads game threads sharing one batching service and
  * checks that every game finished and rows were written, then prints one line per evaluator:
- *   bench=selfplay evaluator=uniform|net size=9 threads=4 visits=32 cheap=8 games=4
- *   games_per_s=... rows_per_s=... moves_per_s=... nn_evals_per_s=... mean_batch=...
+ *   bench=selfplay evaluator=uniform|net size=9 threads=4 evaluators=1 nn_threads=1 visits=32
+ *   cheap=8 games=4 games_per_s=... rows_per_s=... moves_per_s=... nn_evals_per_s=...
+ *   mean_batch=... cache_hit_rate=... seconds=...
  * Net: --model PATH, else $TENGEN_FIXTURES/<fixture> or ../shared/fixtures/<fixture>. */
 #include <getopt.h>
 #include <stdio.h>
@@ -20,13 +21,15 @@
 
 static void bench_selfplay_usage(FILE *f) {
     fprintf(f, "usage: bench selfplay [--model PATH] [--games N] [--threads T] [--visits V]\n"
-               "                      [--cheap V] [--nn-threads T] [--no-net] [--help]\n"
+               "                      [--cheap V] [--nn-threads T] [--evaluators E] [--no-net]\n"
+               "                      [--help]\n"
                "  9x9 self-play throughput, uniform evaluator then the net (defaults: fixture\n"
-               "  b6c96, 4 games, 4 game threads, 32 full / 8 cheap visits, 1 nn thread).\n");
+               "  b6c96, 4 games, 4 game threads, 32 full / 8 cheap visits, 1 evaluator thread\n"
+               "  with 1 nn thread; --evaluators 2 runs two batches at once, one per core).\n");
 }
 
 static int bench_selfplay_one(const char *label, const char *model, int games, int threads,
-                              int visits, int cheap, int nn_threads) {
+                              int visits, int cheap, int nn_threads, int evaluators) {
     char out[256], models[256];
     snprintf(out, sizeof(out), "/tmp/tengen_bench_sp_XXXXXX");
     snprintf(models, sizeof(models), "/tmp/tengen_bench_models_XXXXXX");
@@ -54,6 +57,7 @@ static int bench_selfplay_one(const char *label, const char *model, int games, i
     p.cheap_visits = cheap;
     p.reduced_visits_min = cheap;
     p.nn_threads = nn_threads;
+    p.service.num_threads = evaluators;
     p.max_moves_per_game = 400;
     tg_selfplay_stats_t st;
     tg_err_t err;
@@ -71,11 +75,12 @@ static int bench_selfplay_one(const char *label, const char *model, int games, i
         return 1;
     }
     double t = st.elapsed_s > 0 ? st.elapsed_s : 1e-9;
-    printf("bench=selfplay evaluator=%s size=9 threads=%d visits=%d cheap=%d games=%lld "
-           "games_per_s=%.3g rows_per_s=%.3g moves_per_s=%.3g nn_evals_per_s=%.3g "
-           "mean_batch=%.2f seconds=%.2f\n",
-           label, threads, visits, cheap, (long long)st.games, st.games / t, st.rows / t,
-           st.moves / t, st.nn_positions / t, st.nn_mean_fill, st.elapsed_s);
+    double hit = st.nn_cache_lookups > 0 ? (double)st.nn_cache_hits / st.nn_cache_lookups : 0.0;
+    printf("bench=selfplay evaluator=%s size=9 threads=%d evaluators=%d nn_threads=%d visits=%d "
+           "cheap=%d games=%lld games_per_s=%.3g rows_per_s=%.3g moves_per_s=%.3g "
+           "nn_evals_per_s=%.3g mean_batch=%.2f cache_hit_rate=%.3f seconds=%.2f\n",
+           label, threads, evaluators, nn_threads, visits, cheap, (long long)st.games, st.games / t,
+           st.rows / t, st.moves / t, st.nn_positions / t, st.nn_mean_fill, hit, st.elapsed_s);
     fflush(stdout);
     return 0;
 }
@@ -87,13 +92,15 @@ int bench_selfplay_main(int argc, char **argv) {
                                          {"visits", required_argument, 0, 'v'},
                                          {"cheap", required_argument, 0, 'c'},
                                          {"nn-threads", required_argument, 0, 'n'},
+                                         {"evaluators", required_argument, 0, 'e'},
                                          {"no-net", no_argument, 0, 'N'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char *model = NULL;
-    int games = 4, threads = 4, visits = 32, cheap = 8, nn_threads = 1, no_net = 0, c;
+    int games = 4, threads = 4, visits = 32, cheap = 8, nn_threads = 1, evaluators = 1;
+    int no_net = 0, c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "m:g:t:v:c:n:Nh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "m:g:t:v:c:n:e:Nh", opts, NULL)) != -1) {
         switch (c) {
         case 'm':
             model = optarg;
@@ -113,6 +120,9 @@ int bench_selfplay_main(int argc, char **argv) {
         case 'n':
             nn_threads = atoi(optarg);
             break;
+        case 'e':
+            evaluators = atoi(optarg);
+            break;
         case 'N':
             no_net = 1;
             break;
@@ -124,7 +134,8 @@ int bench_selfplay_main(int argc, char **argv) {
             return 2;
         }
     }
-    if (games < 1 || threads < 1 || visits < 1 || cheap < 1 || nn_threads < 0) {
+    if (games < 1 || threads < 1 || visits < 1 || cheap < 1 || nn_threads < 0 || evaluators < 1 ||
+        evaluators > 16) {
         bench_selfplay_usage(stderr);
         return 2;
     }
@@ -136,11 +147,12 @@ int bench_selfplay_main(int argc, char **argv) {
                  BENCH_SP_FIXTURE);
         model = fixture;
     }
-    int rc = bench_selfplay_one("uniform", NULL, games, threads, visits, cheap, nn_threads);
+    int rc =
+        bench_selfplay_one("uniform", NULL, games, threads, visits, cheap, nn_threads, evaluators);
     if (rc || no_net) return rc;
     if (access(model, R_OK) != 0) {
         fprintf(stderr, "bench selfplay: no net at %s (use --model or --no-net)\n", model);
         return 1;
     }
-    return bench_selfplay_one("net", model, games, threads, visits, cheap, nn_threads);
+    return bench_selfplay_one("net", model, games, threads, visits, cheap, nn_threads, evaluators);
 }

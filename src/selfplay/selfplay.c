@@ -35,7 +35,7 @@ struct selfplay_engine_s {
     /* Lock: lock guards current, every net's refs/retired, the totals and the first error. */
     uv_mutex_t lock;
     selfplay_net_t *current;
-    int64_t nets_loaded, files, rows, nn_positions, nn_batches;
+    int64_t nets_loaded, files, rows, nn_positions, nn_batches, nn_cache_hits, nn_cache_lookups;
     int first_rc;
     tg_err_t first_err;
 
@@ -220,6 +220,8 @@ static void selfplay__net_close(selfplay_engine_t *e, selfplay_net_t *net) {
     e->rows += rows;
     e->nn_positions += st.positions;
     e->nn_batches += st.batches;
+    e->nn_cache_hits += st.cache_hits;
+    e->nn_cache_lookups += st.cache_hits + st.cache_misses;
     uv_mutex_unlock(&e->lock);
     tg_evalservice_destroy(net->svc);
     for (int i = 0; i < net->pool.count; i++)
@@ -488,6 +490,8 @@ fail_net:
         stats->nets_loaded = e->nets_loaded;
         stats->nn_positions = e->nn_positions;
         stats->nn_batches = e->nn_batches;
+        stats->nn_cache_hits = e->nn_cache_hits;
+        stats->nn_cache_lookups = e->nn_cache_lookups;
         stats->nn_mean_fill =
             e->nn_batches > 0 ? (double)e->nn_positions / (double)e->nn_batches : 0.0;
         stats->elapsed_s = 1e-9 * (double)uv_hrtime() - t0;

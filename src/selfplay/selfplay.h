@@ -167,6 +167,7 @@ typedef struct tg_selfplay_stats_s {
     int64_t files;                    /* .npz files written */
     int64_t nets_loaded;              /* nets used, the random one included */
     int64_t nn_positions, nn_batches; /* summed over every net's service */
+    int64_t nn_cache_hits, nn_cache_lookups; /* NN cache, summed likewise (0 with the cache off) */
     double nn_mean_fill;
     double elapsed_s;
 } tg_selfplay_stats_t;
