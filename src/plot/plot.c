@@ -219,6 +219,8 @@ int tg_plot_ladder_load(const char *run_dir, tg_plot_ladder_t *ladder, tg_err_t 
         rc = tg_err_set(err, TG_EFORMAT, "%s: no \"nets\" array", path);
         goto done;
     }
+    const char *anchor = tg_json_string(tg_json_get(root, "anchor"));
+    snprintf(ladder->anchor, sizeof(ladder->anchor), "%s", anchor ? anchor : "");
     size_t count = tg_json_count(arr);
     nets = calloc(count ? count : 1, sizeof(*nets));
     opp = calloc(count ? count : 1, sizeof(*opp));
@@ -312,7 +314,11 @@ static int write_svg(const char *dir, const char *file, const char *title,
  * the rung index. */
 static int plot_strength(const char *dir, const tg_plot_ladder_t *ld, bool have_ladder,
                          tg_err_t *err) {
-    int n = ld->n + 1; /* + the random anchor */
+    /* `tengen run` anchors its ladder at the random net (drawn at x = 0); a ladder anchored at
+     * one of its own nets (elo.json "anchor": "<net> = 0") has no extra point. */
+    const bool random_anchor = !ld->anchor[0] || strncmp(ld->anchor, "random", 6) == 0;
+    const int r0 = random_anchor ? 1 : 0;
+    int n = ld->n + r0;
     double *buf = calloc((size_t)n * 7, sizeof(double));
     char(*labels)[200] = calloc((size_t)n, sizeof(*labels));
     const char **label_ptr = calloc((size_t)n, sizeof(*label_ptr));
@@ -328,27 +334,30 @@ static int plot_strength(const char *dir, const tg_plot_ladder_t *ld, bool have_
     for (int i = 0; i < ld->n; i++)
         if (isnan(ld->nets[i].samples)) by_samples = false;
     int na = 0, nr = 0;
-    x[0] = 0;
-    y[0] = 0;
-    ye[0] = 0;
-    snprintf(labels[0], sizeof(labels[0]), "random: Elo 0 (anchor)");
-    label_ptr[0] = labels[0];
+    if (random_anchor) {
+        x[0] = 0;
+        y[0] = 0;
+        ye[0] = 0;
+        snprintf(labels[0], sizeof(labels[0]), "random: Elo 0 (anchor)");
+        label_ptr[0] = labels[0];
+    }
     for (int i = 0; i < ld->n; i++) {
         const tg_plot_net_t *t = &ld->nets[i];
-        x[i + 1] = by_samples ? t->samples : i + 1;
-        y[i + 1] = t->elo;
-        ye[i + 1] = t->elo_sigma;
+        const int k = i + r0;
+        x[k] = by_samples ? t->samples : i + 1;
+        y[k] = t->elo;
+        ye[k] = t->elo_sigma;
         char score[64] = "";
         if (isfinite(t->points) && t->games > 0)
             snprintf(score, sizeof(score), " (%.1f/%d)", t->points, t->games);
-        snprintf(labels[i + 1], sizeof(labels[i + 1]), "%s: Elo %.0f +- %.0f%s%s", t->name, t->elo,
+        snprintf(labels[k], sizeof(labels[k]), "%s: Elo %.0f +- %.0f%s%s", t->name, t->elo,
                  t->elo_sigma, score,
                  t->gate == TG_PLOT_GATE_ACCEPTED   ? " gate: accepted"
                  : t->gate == TG_PLOT_GATE_REJECTED ? " gate: rejected"
                                                     : "");
-        label_ptr[i + 1] = labels[i + 1];
-        if (t->gate == TG_PLOT_GATE_ACCEPTED) xa[na] = x[i + 1], ya[na++] = t->elo;
-        if (t->gate == TG_PLOT_GATE_REJECTED) xr[nr] = x[i + 1], yr[nr++] = t->elo;
+        label_ptr[k] = labels[k];
+        if (t->gate == TG_PLOT_GATE_ACCEPTED) xa[na] = x[k], ya[na++] = t->elo;
+        if (t->gate == TG_PLOT_GATE_REJECTED) xr[nr] = x[k], yr[nr++] = t->elo;
     }
     tg_plot_series_t s[3] = {
         {.name = "Elo (bars: 1 sigma from match scores)",
@@ -373,9 +382,9 @@ static int plot_strength(const char *dir, const tg_plot_ladder_t *ld, bool have_
          .n = nr,
          .mark = TG_PLOT_MARK_CROSS},
     };
-    char title[128];
-    snprintf(title, sizeof(title), "Elo ladder: %d net%s rated (random = 0)", ld->n,
-             ld->n == 1 ? "" : "s");
+    char title[256];
+    snprintf(title, sizeof(title), "Elo ladder: %d net%s rated (%s)", ld->n, ld->n == 1 ? "" : "s",
+             random_anchor ? "random = 0" : ld->anchor);
     tg_plot_panel_t p = {
         .title = title,
         .x_label = by_samples ? "training samples (from the net's name)" : "ladder entry",

@@ -131,6 +131,7 @@ typedef struct tg_plot_net_s {
 
 typedef struct tg_plot_ladder_s {
     int n;
+    char anchor[128];    /* elo.json's "anchor" ("random = 0" from `tengen run`; "" if absent) */
     tg_plot_net_t *nets; /* (n) sorted by samples (nets without samples last, in file order) */
 } tg_plot_ladder_t;
 
