@@ -352,6 +352,21 @@ TEST(ladder_error_bars_gate_marks_and_order) {
     ASSERT_CONTAINS(svg, "no metrics.jsonl");
     free(svg);
 
+    /* A ladder anchored at one of its nets has no extra random point, and says its anchor. */
+    write_file(dir, "elo.json",
+               "{\"anchor\": \"b2c16-s20032-d5000 = 0\", \"nets\": [\n"
+               "  {\"name\": \"b2c16-s20032-d5000\", \"elo\": 0.0, \"opponent\": \"anchor\", "
+               "\"points\": 0, \"games\": 0},\n"
+               "  {\"name\": \"b2c16-s40000-d9000\", \"elo\": 190.8, \"opponent\": "
+               "\"b2c16-s20032-d5000\", \"points\": 5.0, \"games\": 6}\n]}\n");
+    ASSERT_EQ(tg_plot_run_dir(dir, NULL, NULL, &res, &err), 0);
+    svg = read_file(out, "strength.svg");
+    ASSERT_TRUE(svg);
+    ASSERT_EQ(polyline_points(svg, 0, px, py, 8), 2);
+    ASSERT_CONTAINS(svg, "(b2c16-s20032-d5000 = 0)");
+    ASSERT_TRUE(strstr(svg, "random: Elo 0") == NULL);
+    free(svg);
+
     /* A broken ladder file is an error naming the file. */
     write_file(dir, "elo.json", "{\"nets\": [{\"name\": 3}]}");
     ASSERT_EQ(tg_plot_run_dir(dir, NULL, NULL, &res, &err), TG_EFORMAT);
