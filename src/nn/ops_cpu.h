@@ -107,4 +107,33 @@ void nn__wino_conv_tiles(const nn_wino_t *wt, const float *in, int len, size_t t
                          float beta, float *out, float *out2, const nn_wino_epi_t *epi,
                          float *scratch);
 
+/* ---- Winograd for training (src/train): per-step packing and the backward passes ---------- */
+
+/* Sets wt's shape for ky x kx kernels, ic inputs, oc outputs (oc1 = oc, u = NULL): nothing is
+ * allocated. Returns 0 or TG_EINVAL (even or oversized kernel, empty channels). */
+int nn__wino_shape(nn_wino_t *wt, int ky, int kx, int ic, int oc);
+
+/* Floats of U for wt's shape: 36 * k * ocp. */
+size_t nn__wino_u_floats(const nn_wino_t *wt);
+
+/* Packs float weights into u (nn__wino_u_floats(wt) floats, caller-owned; wt->u = u, so never
+ * nn__wino_free such a wt). flip = 0: w is (ky, kx, wt->ic, wt->oc), the layer itself. flip = 1:
+ * w is the forward layer (ky, kx, wt->oc, wt->ic) whose input gradient wt computes: its kernel
+ * rotated 180 degrees with input and output channels swapped, so that nn__wino_conv_tiles of dY
+ * gives dX. O(36 k ocp), vectorised over output channels, no allocation. Thread-safe on
+ * distinct u. */
+void nn__wino_pack_w(nn_wino_t *wt, float *u, const float *w, int flip);
+
+/* Weight gradient, tiles [t0, t1): du (36, k, ocp) += sum over those tiles of V[xi]^T dM[xi],
+ * V the input transform of in (n, len*len, wt->ic) as in nn__wino_conv_tiles and dM = A dY A^T
+ * of dout (n, len*len, wt->oc), zero at points outside the tensor. du columns past oc stay
+ * untouched in value (they receive zeros). scratch: nn__wino_scratch_floats(wt). wt->u is not
+ * read. No allocation. */
+void nn__wino_wgrad_tiles(const nn_wino_t *wt, const float *in, const float *dout, int len,
+                          size_t t0, size_t t1, float *du, float *scratch);
+
+/* dw (ky, kx, ic, oc) += G^T dU G per 3x3 sub-kernel (taps past the kernel's edge dropped), in
+ * double from du (36, k, ocp). O(36 k oc). */
+void nn__wino_wgrad_finish(const nn_wino_t *wt, const float *du, float *dw);
+
 #endif

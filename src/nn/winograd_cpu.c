@@ -543,3 +543,267 @@ void nn__wino_conv_tiles(const nn_wino_t *wt, const float *in, int len, size_t t
         }
     }
 }
+
+/* ---- Training: weights packed per step, weight gradient ----------------------------------- */
+/*
+ * The trainer's weights change every step, so nn__wino_pack_w packs float weights into a
+ * caller-owned buffer in O(36 k oc) vectorised work (~0.1 ms for 96 -> 96 channels), and can
+ * pack the kernel of a layer's input gradient: dX of a "same" convolution is the "same"
+ * convolution of dY with the kernel rotated 180 degrees and its channel roles swapped, so the
+ * backward-data pass is nn__wino_conv_tiles on dY.
+ *
+ * Weight gradient: with Y = A^T [U (.) V] A summed over input channels and U = G g G^T,
+ *   dU[xi] (k, oc) = sum over tiles of V[xi]^T (k, tiles) x dM[xi] (tiles, oc), dM = A dY A^T
+ *   dg = G^T dU G  (per 3x3 sub-kernel; done once per layer, nn__wino_wgrad_finish)
+ * dY is zero at a tile's points outside the tensor, so clipping matches the forward. The sum
+ * over tiles is the GEMM (same register-blocked kernel, A read transposed: 4 input channels x
+ * up to 96 output channels per step, accumulating into dU). */
+
+/* C (R, NV*16) += A^T B over np rows of B: A(r, p) = A[p * lda + r], B (np, NV*16) row-major. */
+static inline __attribute__((always_inline)) void
+wino_kernel_tn(int R, int NV, int np, const float *restrict A, size_t lda, const float *restrict B,
+               size_t ldb, float *restrict C, size_t ldc) {
+    v16_t acc[4][6];
+    for (int r = 0; r < R; r++)
+        for (int j = 0; j < NV; j++)
+            acc[r][j] = V16_LOAD(C + (size_t)r * ldc + 16 * j);
+    for (int p = 0; p < np; p++) {
+        v16_t b[6];
+        for (int j = 0; j < NV; j++)
+            b[j] = V16_LOAD(B + (size_t)p * ldb + 16 * j);
+        for (int r = 0; r < R; r++) {
+            v16_t a = V16_BCAST(A[(size_t)p * lda + r]);
+            for (int j = 0; j < NV; j++)
+                acc[r][j] = V16_FMA(acc[r][j], a, b[j]);
+        }
+    }
+    for (int r = 0; r < R; r++)
+        for (int j = 0; j < NV; j++)
+            V16_STORE(C + (size_t)r * ldc + 16 * j, acc[r][j]);
+}
+
+#define WINO_KERNEL_TN_DEF(R, NV)                                                                  \
+    static void wino_kernel_tn_##R##_##NV(int np, const float *A, size_t lda, const float *B,      \
+                                          size_t ldb, float *C, size_t ldc) {                      \
+        wino_kernel_tn(R, NV, np, A, lda, B, ldb, C, ldc);                                         \
+    }
+#define WINO_KERNEL_TN_ROW(NV)                                                                     \
+    WINO_KERNEL_TN_DEF(1, NV)                                                                      \
+    WINO_KERNEL_TN_DEF(2, NV) WINO_KERNEL_TN_DEF(3, NV) WINO_KERNEL_TN_DEF(4, NV)
+WINO_KERNEL_TN_ROW(1)
+WINO_KERNEL_TN_ROW(2)
+WINO_KERNEL_TN_ROW(3)
+WINO_KERNEL_TN_ROW(4)
+WINO_KERNEL_TN_ROW(5)
+WINO_KERNEL_TN_ROW(6)
+#define WINO_KERNEL_TN_REF(NV)                                                                     \
+    { wino_kernel_tn_1_##NV, wino_kernel_tn_2_##NV, wino_kernel_tn_3_##NV, wino_kernel_tn_4_##NV }
+static const wino_kernel_fn wino_kernels_tn[6][4] = {
+    WINO_KERNEL_TN_REF(1), WINO_KERNEL_TN_REF(2), WINO_KERNEL_TN_REF(3),
+    WINO_KERNEL_TN_REF(4), WINO_KERNEL_TN_REF(5), WINO_KERNEL_TN_REF(6),
+};
+
+/* C (k, ocp) += A^T (k, np) B (np, ocp): A (np, k) and B (np, ocp) row-major, dense. */
+static void wino_gemm_tn(int np, int k, int ocp, const float *A, const float *B, float *C) {
+    for (int n0 = 0; n0 < ocp; n0 += 96) {
+        int nv = (ocp - n0) / 16 < 6 ? (ocp - n0) / 16 : 6;
+        for (int r0 = 0; r0 < k; r0 += 4) {
+            int rr = k - r0 < 4 ? k - r0 : 4;
+            wino_kernels_tn[nv - 1][rr - 1](np, A + r0, (size_t)k, B + n0, (size_t)ocp,
+                                            C + (size_t)r0 * ocp + n0, (size_t)ocp);
+        }
+    }
+}
+
+int nn__wino_shape(nn_wino_t *wt, int ky, int kx, int ic, int oc) {
+    memset(wt, 0, sizeof *wt);
+    if (!wino_kernel_ok(ky) || !wino_kernel_ok(kx) || ic < 1 || oc < 1) return TG_EINVAL;
+    wt->ky = ky;
+    wt->kx = kx;
+    wt->ic = ic;
+    wt->k = (ky + 2) / 3 * ((kx + 2) / 3) * ic;
+    wt->oc = oc;
+    wt->oc1 = oc;
+    wt->ocp = (oc + 15) / 16 * 16;
+    return 0;
+}
+
+size_t nn__wino_u_floats(const nn_wino_t *wt) { return (size_t)36 * wt->k * wt->ocp; }
+
+/* Block of output channels transformed together by nn__wino_pack_w. */
+#define WINO_PACK_OB 64
+
+void nn__wino_pack_w(nn_wino_t *wt, float *u, const float *w, int flip) {
+    const int ic = wt->ic, oc = wt->oc, ocp = wt->ocp, kyy = wt->ky, kxx = wt->kx;
+    const int nsx = (kxx + 2) / 3, nsub = (kyy + 2) / 3 * nsx;
+    const size_t k = (size_t)wt->k;
+    wt->u = u;
+    for (int q = 0; q < nsub; q++)
+        for (int i = 0; i < ic; i++)
+            for (int o0 = 0; o0 < ocp; o0 += WINO_PACK_OB) {
+                const int no = ocp - o0 < WINO_PACK_OB ? ocp - o0 : WINO_PACK_OB;
+                double g[3][3][WINO_PACK_OB], t[6][3][WINO_PACK_OB];
+                for (int y = 0; y < 3; y++)
+                    for (int x = 0; x < 3; x++) {
+                        const int ty = 3 * (q / nsx) + y, tx = 3 * (q % nsx) + x;
+                        for (int o = 0; o < no; o++) {
+                            const int oo = o0 + o;
+                            double v = 0.0;
+                            if (ty < kyy && tx < kxx && oo < oc) {
+                                /* flip: w is the forward layer (ky, kx, oc, ic), tap rotated. */
+                                size_t tap = (size_t)(kyy - 1 - ty) * kxx + (kxx - 1 - tx);
+                                v = flip ? w[(tap * oc + oo) * ic + i]
+                                         : w[((size_t)(ty * kxx + tx) * ic + i) * oc + oo];
+                            }
+                            g[y][x][o] = v;
+                        }
+                    }
+                for (int a = 0; a < 6; a++) /* t = G g */
+                    for (int x = 0; x < 3; x++)
+                        for (int o = 0; o < no; o++)
+                            t[a][x][o] = wino_g[a][0] * g[0][x][o] + wino_g[a][1] * g[1][x][o] +
+                                         wino_g[a][2] * g[2][x][o];
+                for (int a = 0; a < 6; a++) /* U = t G^T */
+                    for (int b = 0; b < 6; b++) {
+                        float *dst = u + ((size_t)(a * 6 + b) * k + (size_t)q * ic + i) * ocp + o0;
+                        for (int o = 0; o < no; o++)
+                            dst[o] = (float)(t[a][0][o] * wino_g[b][0] + t[a][1][o] * wino_g[b][1] +
+                                             t[a][2][o] * wino_g[b][2]);
+                    }
+            }
+}
+
+/* out[k] = (A dY)[k], k < 6, for four channel vectors y0..y3 (restrict: see wino_bt). A is
+ * the transpose of the 4x6 matrix wino_at applies. */
+static __attribute__((noinline)) void wino_a(const float *restrict y0, const float *restrict y1,
+                                             const float *restrict y2, const float *restrict y3,
+                                             float *restrict o0, float *restrict o1,
+                                             float *restrict o2, float *restrict o3,
+                                             float *restrict o4, float *restrict o5, int c) {
+    for (int i = 0; i < c; i++) {
+        float s02 = y0[i] + y2[i], s13 = y1[i] + y3[i];
+        float q02 = y0[i] + 4.0f * y2[i], q13 = 2.0f * y1[i] + 8.0f * y3[i];
+        o0[i] = y0[i];
+        o1[i] = s02 + s13;
+        o2[i] = s02 - s13;
+        o3[i] = q02 + q13;
+        o4[i] = q02 - q13;
+        o5[i] = y3[i];
+    }
+}
+
+void nn__wino_wgrad_tiles(const nn_wino_t *wt, const float *in, const float *dout, int len,
+                          size_t t0, size_t t1, float *du, float *scratch) {
+    const int ic = wt->ic, k = wt->k, oc = wt->oc, ocp = wt->ocp;
+    const int icp = (ic + 15) / 16 * 16, kp = (k + 15) / 16 * 16;
+    const int nsx = (wt->kx + 2) / 3, nsub = (wt->ky + 2) / 3 * nsx;
+    const int py = wt->ky / 2, px = wt->kx / 2;
+    const int nt = (len + 3) / 4;
+    const size_t tps = (size_t)nt * nt, hw = (size_t)len * len;
+    const int wmax = icp > ocp ? icp : ocp;
+    /* Scratch as nn__wino_conv_tiles: V (36, chunk, k), M (36, chunk, ocp), tmp, zeros. */
+    float *v = scratch;
+    const size_t vstride = (size_t)NN_WINO_CHUNK_TILES * k + WINO_XI_PAD;
+    const size_t mstride = (size_t)NN_WINO_CHUNK_TILES * ocp + WINO_XI_PAD;
+    float *mm = v + 36 * ((size_t)NN_WINO_CHUNK_TILES * kp + WINO_XI_PAD);
+    float *tmp = mm + 36 * mstride;
+    float *zeros = tmp + (size_t)36 * wmax;
+    memset(zeros, 0, sizeof(float) * (size_t)wmax);
+    int vec_in = 0;
+#ifdef __AVX512F__
+    vec_in = ic / 16 * 16;
+#endif
+    for (size_t c0 = t0; c0 < t1; c0 += NN_WINO_CHUNK_TILES) {
+        const int nc = (int)(t1 - c0 < NN_WINO_CHUNK_TILES ? t1 - c0 : NN_WINO_CHUNK_TILES);
+        for (int tl = 0; tl < nc; tl++) {
+            size_t t = c0 + (size_t)tl;
+            size_t s = t / tps;
+            int ty = (int)(t % tps) / nt, tx = (int)(t % tps) % nt;
+            /* V, exactly as the forward's input transform. */
+            const float *base = in + s * hw * ic;
+            for (int q = 0; q < nsub; q++) {
+                int oy = 4 * ty + 3 * (q / nsx) - py, ox = 4 * tx + 3 * (q % nsx) - px;
+                const float *p[36];
+                for (int a = 0; a < 6; a++)
+                    for (int b = 0; b < 6; b++) {
+                        int y = oy + a, x = ox + b;
+                        p[a * 6 + b] = (y >= 0 && y < len && x >= 0 && x < len)
+                                           ? base + ((size_t)y * len + x) * ic
+                                           : zeros;
+                    }
+                float *vd = v + (size_t)tl * k + (size_t)q * ic;
+#ifdef __AVX512F__
+                for (int cb = 0; cb < vec_in; cb += 16)
+                    wino_in_16(p, cb, vd, vstride);
+#endif
+                if (vec_in < ic) wino_in_generic(p, vec_in, ic, vd + vec_in, vstride, tmp, wmax);
+            }
+            /* dM = A dY A^T: rows tmp[i][b] = (dY A^T)[i][b], then columns. Channels past oc
+             * (up to ocp) are zero: the zero vector and zero padded dM columns. */
+            const float *d[16];
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 4; j++) {
+                    int y = 4 * ty + i, x = 4 * tx + j;
+                    d[i * 4 + j] =
+                        (y < len && x < len) ? dout + (s * hw + (size_t)y * len + x) * oc : zeros;
+                }
+            for (int i = 0; i < 4; i++) {
+                float *tr = tmp + (size_t)i * 6 * wmax;
+                wino_a(d[i * 4], d[i * 4 + 1], d[i * 4 + 2], d[i * 4 + 3], tr, tr + wmax,
+                       tr + 2 * wmax, tr + 3 * wmax, tr + 4 * wmax, tr + 5 * wmax, oc);
+            }
+            float *md = mm + (size_t)tl * ocp;
+            for (int b = 0; b < 6; b++) {
+                const float *tc = tmp + (size_t)b * wmax;
+                const size_t rs = (size_t)6 * wmax, ms = 6 * mstride;
+                float *o = md + (size_t)b * mstride;
+                wino_a(tc, tc + rs, tc + 2 * rs, tc + 3 * rs, o, o + ms, o + 2 * ms, o + 3 * ms,
+                       o + 4 * ms, o + 5 * ms, oc);
+            }
+            if (ocp > oc)
+                for (int xi = 0; xi < 36; xi++)
+                    memset(md + (size_t)xi * mstride + oc, 0, sizeof(float) * (size_t)(ocp - oc));
+        }
+        /* dU[xi] (k, ocp) += V[xi]^T (k, nc) x dM[xi] (nc, ocp). */
+        for (int xi = 0; xi < 36; xi++)
+            wino_gemm_tn(nc, k, ocp, v + (size_t)xi * vstride, mm + (size_t)xi * mstride,
+                         du + (size_t)xi * k * ocp);
+    }
+}
+
+void nn__wino_wgrad_finish(const nn_wino_t *wt, const float *du, float *dw) {
+    const int ic = wt->ic, oc = wt->oc, ocp = wt->ocp, kyy = wt->ky, kxx = wt->kx;
+    const int nsx = (kxx + 2) / 3, nsub = (kyy + 2) / 3 * nsx;
+    const size_t k = (size_t)wt->k;
+    for (int q = 0; q < nsub; q++)
+        for (int i = 0; i < ic; i++)
+            for (int o0 = 0; o0 < oc; o0 += WINO_PACK_OB) {
+                const int no = oc - o0 < WINO_PACK_OB ? oc - o0 : WINO_PACK_OB;
+                const float *src = du + ((size_t)q * ic + i) * ocp + o0; /* xi = 0 */
+                double r[6][3][WINO_PACK_OB];
+                for (int a = 0; a < 6; a++) /* r = dU G: r[a][x] = sum_b dU[a][b] G[b][x] */
+                    for (int x = 0; x < 3; x++) {
+                        for (int o = 0; o < no; o++)
+                            r[a][x][o] = 0.0;
+                        for (int b = 0; b < 6; b++) {
+                            const double gb = wino_g[b][x];
+                            if (gb == 0.0) continue;
+                            const float *s = src + (size_t)(a * 6 + b) * k * ocp;
+                            for (int o = 0; o < no; o++)
+                                r[a][x][o] += gb * s[o];
+                        }
+                    }
+                for (int y = 0; y < 3; y++) /* dg = G^T r */
+                    for (int x = 0; x < 3; x++) {
+                        const int ty = 3 * (q / nsx) + y, tx = 3 * (q % nsx) + x;
+                        if (ty >= kyy || tx >= kxx) continue;
+                        float *dst = dw + ((size_t)(ty * kxx + tx) * ic + i) * oc + o0;
+                        for (int o = 0; o < no; o++) {
+                            double acc = 0.0;
+                            for (int a = 0; a < 6; a++)
+                                acc += wino_g[a][y] * r[a][x][o];
+                            dst[o] += (float)acc;
+                        }
+                    }
+            }
+}

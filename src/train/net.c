@@ -8,7 +8,12 @@
  *
  * Saved per block: input X[b], A = act(N1(X)), H = conv1 output (+ gpool bias), Bv =
  * act(N2(H)); gpool blocks also G = conv1g(A), GG = act(Ng(G)), the pooled vector and the max
- * positions. The backward walks the same order in reverse with three scratch tensors. */
+ * positions. The backward walks the same order in reverse with three scratch tensors.
+ *
+ * Convolutions with k > 1 (the trunk's 3x3 and the input layer, 3x3 in every config) run by
+ * Winograd in all three passes (train__conv_*_wino; its packed weights, dU and transform
+ * scratch are carved here too); train__net_set_conv_ref or TENGEN_TRAIN_CONV=im2col selects the
+ * im2col reference instead. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +26,8 @@ typedef struct net_block_s {
 } net_block_t;
 
 struct train_net_s {
-    int max_n, hw, len, S, maxc, exact_grad;
+    int max_n, hw, len, S, maxc, exact_grad, conv_ref;
+    train_wino_t wino; /* Winograd buffers for the k > 1 convolutions (unless conv_ref) */
     void *block;
     float *X[TRAIN_MAX_BLOCKS + 1];
     net_block_t blk[TRAIN_MAX_BLOCKS];
@@ -122,6 +128,17 @@ static void net_carve(train_net_t *net, const train_model_t *m, carve_t *c) {
     int kmax = imax(k0 * k0 * TRAIN_SPATIAL_IN, 9 * imax(C, cf->c_mid));
     net->conv_scratch = CF(c, 2 * (size_t)TRAIN_CONV_CHUNK * kmax);
     net->loss_scratch = CF(c, 4 * (size_t)(net->hw + 1) + 2 * (size_t)S);
+    size_t uf = 0, sf = 0;
+    train__wino_need(k0, TRAIN_SPATIAL_IN, C, &uf, &sf);
+    for (int b = 0; b < cf->num_blocks; b++) {
+        const train_block_t *bk = &m->blocks[b];
+        train__wino_need(3, C, bk->c_reg, &uf, &sf);
+        if (bk->gpool) train__wino_need(3, C, G, &uf, &sf);
+    }
+    net->wino.u_floats = uf;
+    net->wino.u = CF(c, uf);
+    net->wino.du = CF(c, uf);
+    net->wino.scratch = CF(c, sf);
 }
 
 int train__net_create(train_net_t **out, const train_model_t *m, int max_n) {
@@ -146,6 +163,8 @@ int train__net_create(train_net_t **out, const train_model_t *m, int max_n) {
         return TG_ENOMEM;
     }
     memset(net->block, 0, c.used);
+    const char *conv = getenv("TENGEN_TRAIN_CONV"); /* "im2col": the reference path (A/B) */
+    net->conv_ref = conv && strcmp(conv, "im2col") == 0;
     carve_t c2 = {.base = net->block, .used = 0};
     net_carve(net, m, &c2);
     *out = net;
@@ -159,6 +178,7 @@ void train__net_destroy(train_net_t *net) {
 }
 
 void train__net_set_exact_grad(train_net_t *net, int exact) { net->exact_grad = exact; }
+void train__net_set_conv_ref(train_net_t *net, int ref) { net->conv_ref = ref; }
 
 const float *train__net_policy(const train_net_t *net, int i) {
     return net->PL + (size_t)i * net->hw * TRAIN_POLICY_OUTPUTS;
@@ -223,6 +243,26 @@ static void relu_bwd_inplace(const float *y, float *dy, size_t n) {
         if (!(y[i] > 0.0f)) dy[i] = 0.0f;
 }
 
+/* A k x k convolution forward / backward of the net: Winograd for k > 1 unless conv_ref. */
+static void net_conv_fwd(const train_net_t *net, const float *w, int k, int ic, int oc,
+                         const float *in, int n, float *out) {
+    if (k > 1 && !net->conv_ref)
+        train__conv_fwd_wino(&net->wino, w, k, ic, oc, in, n, net->len, out);
+    else
+        train__conv_fwd(w, k, ic, oc, in, n, net->len, out, net->conv_scratch);
+}
+
+static void net_conv_bwd(const train_net_t *net, const float *w, int k, int ic, int oc,
+                         const float *in, int n, const float *dout, float *dw, float *din,
+                         int din_accumulate) {
+    if (k > 1 && !net->conv_ref)
+        train__conv_bwd_wino(&net->wino, w, k, ic, oc, in, n, net->len, dout, dw, din,
+                             din_accumulate);
+    else
+        train__conv_bwd(w, k, ic, oc, in, n, net->len, dout, dw, din, din_accumulate,
+                        net->conv_scratch);
+}
+
 /* ---- forward ---------------------------------------------------------------------------- */
 
 static void net_forward(train_net_t *net, const train_model_t *m, const train_slice_t *s) {
@@ -232,8 +272,8 @@ static void net_forward(train_net_t *net, const train_model_t *m, const train_sl
     const size_t rows = (size_t)n * hw;
     float *cs = net->conv_scratch;
 
-    train__conv_fwd(P + m->conv_spatial.off, m->conv_spatial.k, TRAIN_SPATIAL_IN, C, s->spatial, n,
-                    len, net->X[0], cs);
+    net_conv_fwd(net, P + m->conv_spatial.off, m->conv_spatial.k, TRAIN_SPATIAL_IN, C, s->spatial,
+                 n, net->X[0]);
     linear_fwd(P, m->linear_global, NULL, s->global, n, net->vec1);
     add_bcast(net->X[0], net->vec1, n, hw, C);
 
@@ -242,9 +282,9 @@ static void net_forward(train_net_t *net, const train_model_t *m, const train_sl
         net_block_t *nb = &net->blk[b];
         const int R = bk->c_reg;
         train__normact_fwd(net->X[b], rows, C, NULL, P + bk->beta1.off, s->mask, nb->A);
-        train__conv_fwd(P + bk->conv1.off, 3, C, R, nb->A, n, len, nb->H, cs);
+        net_conv_fwd(net, P + bk->conv1.off, 3, C, R, nb->A, n, nb->H);
         if (bk->gpool) {
-            train__conv_fwd(P + bk->conv1g.off, 3, C, G, nb->A, n, len, nb->G, cs);
+            net_conv_fwd(net, P + bk->conv1g.off, 3, C, G, nb->A, n, nb->G);
             train__normact_fwd(nb->G, rows, G, NULL, P + bk->betag.off, s->mask, nb->GG);
             for (int i = 0; i < n; i++)
                 train__gpool_fwd(nb->GG + (size_t)i * hw * G, s->mask + (size_t)i * hw, hw, G,
@@ -254,7 +294,7 @@ static void net_forward(train_net_t *net, const train_model_t *m, const train_sl
             add_bcast(nb->H, net->vec1, n, hw, R);
         }
         train__normact_fwd(nb->H, rows, R, P + bk->gamma2.off, P + bk->beta2.off, s->mask, nb->Bv);
-        train__conv_fwd(P + bk->conv2.off, 3, R, C, nb->Bv, n, len, net->X[b + 1], cs);
+        net_conv_fwd(net, P + bk->conv2.off, 3, R, C, nb->Bv, n, net->X[b + 1]);
         const float *xi = net->X[b];
         float *xo = net->X[b + 1];
         for (size_t i = 0; i < rows * C; i++)
@@ -487,8 +527,7 @@ static void net_backward(train_net_t *net, const train_model_t *m, const train_s
         net_block_t *nb = &net->blk[b];
         const int R = bk->c_reg;
         float *dR = net->dR, *dA = net->dA, *dG = net->dG;
-        train__conv_bwd(P + bk->conv2.off, 3, R, C, nb->Bv, n, len, dX, Gr + bk->conv2.off, dR, 0,
-                        cs);
+        net_conv_bwd(net, P + bk->conv2.off, 3, R, C, nb->Bv, n, dX, Gr + bk->conv2.off, dR, 0);
         train__normact_bwd(nb->H, nb->Bv, dR, rows, R, P + bk->gamma2.off, Gr + bk->gamma2.off,
                            Gr + bk->beta2.off, dR, 0);
         if (bk->gpool) {
@@ -502,11 +541,10 @@ static void net_backward(train_net_t *net, const train_model_t *m, const train_s
                                  dG + (size_t)i * hw * G);
             train__normact_bwd(nb->G, nb->GG, dG, rows, G, NULL, NULL, Gr + bk->betag.off, dG, 0);
         }
-        train__conv_bwd(P + bk->conv1.off, 3, C, R, nb->A, n, len, dR, Gr + bk->conv1.off, dA, 0,
-                        cs);
+        net_conv_bwd(net, P + bk->conv1.off, 3, C, R, nb->A, n, dR, Gr + bk->conv1.off, dA, 0);
         if (bk->gpool)
-            train__conv_bwd(P + bk->conv1g.off, 3, C, G, nb->A, n, len, dG, Gr + bk->conv1g.off, dA,
-                            1, cs);
+            net_conv_bwd(net, P + bk->conv1g.off, 3, C, G, nb->A, n, dG, Gr + bk->conv1g.off, dA,
+                         1);
         train__normact_bwd(net->X[b], nb->A, dA, rows, C, NULL, NULL, Gr + bk->beta1.off, dX, 1);
     }
 
@@ -514,8 +552,8 @@ static void net_backward(train_net_t *net, const train_model_t *m, const train_s
     float *dgv = net->vec1;
     sum_points(dX, n, hw, C, dgv);
     linear_bwd(P, Gr, m->linear_global, NULL, s->global, dgv, n, NULL, 0);
-    train__conv_bwd(P + m->conv_spatial.off, m->conv_spatial.k, TRAIN_SPATIAL_IN, C, s->spatial, n,
-                    len, dX, Gr + m->conv_spatial.off, NULL, 0, cs);
+    net_conv_bwd(net, P + m->conv_spatial.off, m->conv_spatial.k, TRAIN_SPATIAL_IN, C, s->spatial,
+                 n, dX, Gr + m->conv_spatial.off, NULL, 0);
 }
 
 void train__net_run(train_net_t *net, const train_model_t *m, const train_slice_t *s, float *grads,

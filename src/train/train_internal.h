@@ -30,6 +30,29 @@ void train__conv_fwd(const float *w, int k, int ic, int oc, const float *in, int
 void train__conv_bwd(const float *w, int k, int ic, int oc, const float *in, int n, int len,
                      const float *dout, float *dw, float *din, int din_accumulate, float *scratch);
 
+/* Winograd workspace of one worker (buffers carved by the caller, sized by train__wino_need):
+ * packed weights, the weight-gradient accumulator dU, and the transform scratch. */
+typedef struct train_wino_s {
+    float *u, *du; /* u_floats each */
+    size_t u_floats;
+    float *scratch; /* scratch_floats */
+} train_wino_t;
+
+/* Raises *u_floats and *scratch_floats to what a k x k convolution ic -> oc needs in all three
+ * passes (forward, input gradient, weight gradient). k odd, 1 < k <= 9. */
+void train__wino_need(int k, int ic, int oc, size_t *u_floats, size_t *scratch_floats);
+
+/* train__conv_fwd by Winograd (k > 1): same contract, scratch from ws. Float error ~1e-6 of the
+ * output's scale against the im2col path. */
+void train__conv_fwd_wino(const train_wino_t *ws, const float *w, int k, int ic, int oc,
+                          const float *in, int n, int len, float *out);
+
+/* train__conv_bwd by Winograd (k > 1): dw += weight gradient, din = input gradient (or added
+ * when din_accumulate; skipped when NULL). Same contract as train__conv_bwd. */
+void train__conv_bwd_wino(const train_wino_t *ws, const float *w, int k, int ic, int oc,
+                          const float *in, int n, int len, const float *dout, float *dw, float *din,
+                          int din_accumulate);
+
 /* Fixup norm + ReLU + mask: out = relu(in * (1 + gamma) + beta) * mask, gamma may be NULL
  * (bias only). in == out is not allowed (backward needs both). */
 void train__normact_fwd(const float *in, size_t rows, int c, const float *gamma, const float *beta,
@@ -81,6 +104,10 @@ void train__net_destroy(train_net_t *net);
  * num_params buffer) and the per-term loss sums into loss[TRAIN_LOSS_COUNT]. */
 void train__net_run(train_net_t *net, const train_model_t *m, const train_slice_t *s, float *grads,
                     double *loss);
+
+/* 1 = convolutions by the im2col reference path instead of Winograd (default 0, or 1 when the
+ * environment has TENGEN_TRAIN_CONV=im2col at create time: A/B benchmarks, as TENGEN_NN_CONV). */
+void train__net_set_conv_ref(train_net_t *net, int ref);
 
 /* 1 = exact loss gradients (see train__loss_sample); default 0. */
 void train__net_set_exact_grad(train_net_t *net, int exact);
@@ -193,5 +220,8 @@ int train__ckpt_load(const char *path, train_model_t *m, float *slow, train_swa_
 
 /* Exact loss gradients in every worker of t (finite-difference checks only). */
 void trainer__set_exact_grad(trainer_t *t, int exact);
+
+/* The im2col reference convolutions (1) or Winograd (0, the default) in every worker of t. */
+void trainer__set_conv_ref(trainer_t *t, int ref);
 
 #endif

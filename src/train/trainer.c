@@ -462,6 +462,11 @@ void trainer__set_exact_grad(trainer_t *t, int exact) {
         train__net_set_exact_grad(t->nets[w], exact);
 }
 
+void trainer__set_conv_ref(trainer_t *t, int ref) {
+    for (int w = 0; w < t->nthreads; w++)
+        train__net_set_conv_ref(t->nets[w], ref);
+}
+
 /* ---- SWA ------------------------------------------------------------------------------- */
 
 int train__swa_advance(train_swa_t *s, const train_options_t *o, int n, int64_t steps) {

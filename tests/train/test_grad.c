@@ -3,9 +3,10 @@
  * Every op's backward is checked: convolutions (1x1, 3x3, 5x5) directly against a naive
  * reference and central differences, and the whole net on the tiny "b2c8test" config (one
  * regular and one gpool block, all heads, score belief), tensor by tensor, on a 5x5 board with
- * a masked 4x4 row, under a non-trivial symmetry. Loss gradients use the exact derivatives
- * (KataGo's floored softplus gradients and stop-gradients are checked in test_loss). The
- * 2-thread gradient must equal the 1-thread one up to float summation order. */
+ * a masked 4x4 row, under a non-trivial symmetry (with the net's default Winograd convolutions;
+ * wino_net_matches_im2col compares them with the im2col path on the whole net). Loss gradients use
+ * the exact derivatives (KataGo's floored softplus gradients and stop-gradients are checked in
+ * test_loss). The 2-thread gradient must equal the 1-thread one up to float summation order. */
 #include <math.h>
 
 #include "../test.h"
@@ -131,13 +132,13 @@ TEST(pools) {
     }
 }
 
-static trainer_t *make_trainer(int threads, trainrows_t *tr) {
+static trainer_t *make_trainer_of(const char *kind, int pos_len, int batch, int threads) {
     train_config_t cfg;
-    if (train_config_by_name("b2c8test", &cfg)) return NULL;
+    if (train_config_by_name(kind, &cfg)) return NULL;
     train_options_t o;
     train_options_default(&o, &cfg);
-    o.pos_len = 5;
-    o.batch = 3;
+    o.pos_len = pos_len;
+    o.batch = batch;
     o.threads = threads;
     o.seed = 11;
     trainer_t *t = NULL;
@@ -149,8 +150,12 @@ static trainer_t *make_trainer(int threads, trainrows_t *tr) {
     tg_rng_seed(&rng, 5, 5);
     for (size_t i = 0; i < m->num_params; i++)
         m->params[i] += (float)(tg_rng_normal(&rng) * 0.15);
-    (void)tr;
     return t;
+}
+
+static trainer_t *make_trainer(int threads, trainrows_t *tr) {
+    (void)tr;
+    return make_trainer_of("b2c8test", 5, 3, threads);
 }
 
 TEST(whole_net) {
@@ -229,6 +234,58 @@ TEST(threads_agree) {
     trainrows_free(&tr);
 }
 
+/* The whole net's loss and gradient with Winograd convolutions (the default) against the im2col
+ * reference path, tensor by tensor: on b2c8test at 5x5 (whole_net's setting) and b4c32 at 9x9
+ * (32-channel trunk, 22-channel input layer, a board side that is not a multiple of the 4x4
+ * tile). */
+static void check_wino_vs_im2col(const char *kind, int pos_len, int n) {
+    trainrows_t tr;
+    tg_err_t err;
+    ASSERT_EQ(trainrows_init(&tr, pos_len, n, &err), 0);
+    testdata_fill(&tr, n, 44);
+    trainer_t *t = make_trainer_of(kind, pos_len, n, 1);
+    ASSERT_TRUE(t != NULL);
+    train_model_t *m = trainer_model(t);
+    int rows[8];
+    for (int i = 0; i < n; i++)
+        rows[i] = i;
+    train_stats_t sw, sr;
+    ASSERT_EQ(trainer_compute_grads(t, &tr, rows, n, 3, &sw, &err), 0);
+    float *g = malloc(sizeof(float) * m->num_params);
+    memcpy(g, m->grads, sizeof(float) * m->num_params);
+    trainer__set_conv_ref(t, 1);
+    ASSERT_EQ(trainer_compute_grads(t, &tr, rows, n, 3, &sr, &err), 0);
+    ASSERT_NEAR(sw.loss_total, sr.loss_total, 1e-5 * fabs(sr.loss_total));
+    /* Bound per tensor: 1e-4 of its largest gradient, plus 1e-5 of the net's largest (tensors whose
+     * gradient is a near-cancelling sum, like a softmax bias, are ~1e-7 in both paths). */
+    double gmax = 0;
+    for (size_t i = 0; i < m->num_params; i++)
+        gmax = fmax(gmax, fabs((double)m->grads[i]));
+    ASSERT_TRUE(gmax > 0);
+    int bad = 0;
+    for (int ti = 0; ti < m->num_tensors; ti++) {
+        const train_tensor_t *tt = &m->tensors[ti];
+        double d = 0, s = 0;
+        for (size_t i = 0; i < tt->count; i++) {
+            d = fmax(d, fabs((double)g[tt->offset + i] - m->grads[tt->offset + i]));
+            s = fmax(s, fabs((double)m->grads[tt->offset + i]));
+        }
+        if (d > 1e-4 * s + 1e-5 * gmax) {
+            bad++;
+            printf("  %s %s: max diff %.3g, max |grad| %.3g\n", kind, tt->name, d, s);
+        }
+    }
+    ASSERT_EQ(bad, 0);
+    free(g);
+    trainer_destroy(t);
+    trainrows_free(&tr);
+}
+
+TEST(wino_net_matches_im2col) {
+    check_wino_vs_im2col("b2c8test", 5, 3);
+    check_wino_vs_im2col("b4c32", 9, 2);
+}
+
 int main(void) {
     RUN(conv1x1);
     RUN(conv3x3);
@@ -236,5 +293,6 @@ int main(void) {
     RUN(pools);
     RUN(whole_net);
     RUN(threads_agree);
+    RUN(wino_net_matches_im2col);
     TEST_MAIN_END();
 }
