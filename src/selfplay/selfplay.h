@@ -160,13 +160,13 @@ int tg_selfplay_find_latest_model(const char *models_dir, char *path, size_t pat
                                   size_t name_cap, int64_t *mtime_ns, tg_err_t *err);
 
 typedef struct tg_selfplay_stats_s {
-    int64_t games;                    /* finished games written */
-    int64_t moves;                    /* moves played in them (opening included) */
-    int64_t turns_full;               /* full searches */
-    int64_t rows;                     /* rows written to .npz files */
-    int64_t files;                    /* .npz files written */
-    int64_t nets_loaded;              /* nets used, the random one included */
-    int64_t nn_positions, nn_batches; /* summed over every net's service */
+    int64_t games;                           /* finished games written */
+    int64_t moves;                           /* moves played in them (opening included) */
+    int64_t turns_full;                      /* full searches */
+    int64_t rows;                            /* rows written to .npz files */
+    int64_t files;                           /* .npz files written */
+    int64_t nets_loaded;                     /* nets used, the random one included */
+    int64_t nn_positions, nn_batches;        /* summed over every net's service */
     int64_t nn_cache_hits, nn_cache_lookups; /* NN cache, summed likewise (0 with the cache off) */
     double nn_mean_fill;
     double elapsed_s;
