@@ -362,6 +362,7 @@ static int search_genmove(tg_gtp_engine_t *e, tg_loc_t *out, int *resign, tg_err
     rc = tg_search_choose_move(e->search, tg_search_chosen_move_temperature(e->search),
                                p->use_lcb_for_selection, &e->rng, out);
     if (rc) return tg_err_set(err, rc, "gtp: the search has no move");
+    *out = tg_search_cleanup_before_pass(&e->game, pla, *out); /* KataGo cleanupBeforePass */
     tg_search_values_t v;
     tg_search_stats_t st;
     tg_search_get_stats(e->search, &st);

@@ -53,6 +53,15 @@ tg_search_params_t tg_search_params_selfplay(void) {
     p.fpu_parent_weight = 0.0;
     p.num_virtual_losses_per_thread = 1;
     p.value_weight_exponent = 0.5;
+    p.subtree_value_bias_factor = 0.30;
+    p.subtree_value_bias_weight_exponent = 0.8;
+    p.subtree_value_bias_free_prop = 0.8;
+    p.use_noise_pruning = false;
+    p.noise_prune_utility_scale = 0.15;
+    p.noise_pruning_cap = 1e50;
+    p.enable_passing_hacks = false;
+    p.enable_more_passing_hacks = false;
+    p.root_symmetry_pruning = false;
     p.root_noise_enabled = true;
     p.root_dirichlet_noise_total_concentration = 10.83;
     p.root_dirichlet_noise_weight = 0.25;
@@ -89,6 +98,13 @@ tg_search_params_t tg_search_params_gtp(void) {
     p.fpu_reduction_max = 0.2;
     p.root_fpu_reduction_max = 0.1;
     p.value_weight_exponent = 0.25;
+    p.subtree_value_bias_factor = 0.45;
+    p.subtree_value_bias_weight_exponent = 0.85;
+    p.subtree_value_bias_free_prop = 0.8;
+    p.use_noise_pruning = true;
+    p.enable_passing_hacks = true;
+    p.enable_more_passing_hacks = true;
+    p.root_symmetry_pruning = true;
     p.root_noise_enabled = false;
     p.root_policy_temperature_early = 1.0;
     p.root_policy_temperature = 1.0;
@@ -142,6 +158,15 @@ int tg_search_params_validate(const tg_search_params_t *p, tg_err_t *err) {
     if (!(p->dynamic_score_center_scale > 0.0) || p->num_virtual_losses_per_thread < 0 ||
         p->value_weight_exponent < 0.0 || p->lcb_stdevs < 0.0)
         return tg_err_set(err, TG_EINVAL, "search params: negative or zero scale");
+    if (!(p->subtree_value_bias_factor >= 0.0 && p->subtree_value_bias_factor <= 1.0) ||
+        !(p->subtree_value_bias_weight_exponent >= 0.0 &&
+          p->subtree_value_bias_weight_exponent <= 1.0) ||
+        !(p->subtree_value_bias_free_prop >= 0.0 && p->subtree_value_bias_free_prop <= 1.0))
+        return tg_err_set(err, TG_EINVAL, "search params: subtree_value_bias_* not in [0, 1]");
+    if (p->use_noise_pruning &&
+        !(p->noise_prune_utility_scale > 0.0 && p->noise_pruning_cap >= 0.0))
+        return tg_err_set(err, TG_EINVAL,
+                          "search params: noise_prune_utility_scale must be > 0, cap >= 0");
     return 0;
 }
 
@@ -224,18 +249,33 @@ static void search__set_values_terminal(tg_search_t *s, search_node_t *n, const 
     search__set_own_values(s, n, wl, 0.0, score, sq, score);
 }
 
-/* Stats of a node with one visit of its own evaluation and no children. */
-static void search__stats_single(search_node_t *n, int32_t visits, double weight) {
+/* Stats of a node with one visit of its own evaluation and no children; utility is the node's
+ * own utility with its subtree value bias (nn_utility itself stays unbiased, for FPU). */
+static void search__stats_single(search_node_t *n, int32_t visits, double weight, double utility) {
     search__store(&n->winloss_avg, n->nn_winloss);
     search__store(&n->noresult_avg, n->nn_noresult);
     search__store(&n->score_mean_avg, n->nn_score_mean);
     search__store(&n->score_mean_sq_avg, n->nn_score_mean_sq);
     search__store(&n->lead_avg, n->nn_lead);
-    search__store(&n->utility_avg, n->nn_utility);
-    search__store(&n->utility_sq_avg, n->nn_utility * n->nn_utility);
+    search__store(&n->utility_avg, utility);
+    search__store(&n->utility_sq_avg, utility * utility);
     search__store(&n->weight_sum, weight);
     search__store(&n->weight_sq_sum, weight);
     atomic_store_explicit(&n->visits, visits, memory_order_release);
+}
+
+/* enablePassingHacks: caps the pass prior (edge k-1) at 19x the others' sum, renormalizing
+ * when it was capped. */
+static void search__cap_pass_prior(search_edge_t *e, int k) {
+    double others = 0.0;
+    for (int i = 0; i < k - 1; i++)
+        others += e[i].prior;
+    double cap = 19.0 * others, pass = e[k - 1].prior;
+    if (pass <= cap || others <= 0.0) return;
+    double total = others + cap;
+    for (int i = 0; i < k - 1; i++)
+        e[i].prior = (float)(e[i].prior / total);
+    e[k - 1].prior = (float)(cap / total);
 }
 
 /* Builds node's edges: every legal move of g with policy >= 0 (pass always, prior >= 0), sorted
@@ -258,6 +298,7 @@ static int search__expand(tg_search_t *s, search_node_t *node, const tg_game_t *
     tmp[k].prior = pass_prior >= 0.0f ? pass_prior : 0.0f;
     tmp[k].loc = TG_LOC_PASS;
     k++;
+    if (s->params.enable_passing_hacks) search__cap_pass_prior(tmp, k);
     int64_t off = atomic_fetch_add_explicit(&s->edges_used, k, memory_order_relaxed);
     if (off + k > s->edge_capacity) {
         atomic_store(&s->arena_full, true);
@@ -295,12 +336,15 @@ static int search__ensure_arenas(tg_search_t *s, int64_t nodes, int64_t edges) {
         s->edges = ne;
         s->edge_capacity = edges;
     }
+    if (s->svb_capacity < 2 * s->node_capacity && search__svb_rebuild(s, 2 * s->node_capacity))
+        return TG_ENOMEM;
     return 0;
 }
 
 void tg_search_clear_tree(tg_search_t *s) {
     atomic_store(&s->nodes_used, 0);
     atomic_store(&s->edges_used, 0);
+    search__svb_clear(s);
     s->root_prepared = false;
     s->has_root_nn = false;
 }
@@ -362,6 +406,7 @@ void tg_search_destroy(tg_search_t *s) {
     free(s->root_nn_scratch);
     free(s->nodes);
     free(s->edges);
+    free(s->svb);
     free(s);
 }
 
@@ -404,17 +449,22 @@ void tg_search_stop(tg_search_t *s) { atomic_store(&s->stop_requested, true); }
  * that never got an evaluation (NEW) are dropped and their edges return to the unclaimed,
  * prior-sorted suffix. */
 static int search__compact(tg_search_t *s, uint32_t root_idx) {
+    int64_t old_used = atomic_load(&s->nodes_used);
     search_node_t *nn = malloc((size_t)s->node_capacity * sizeof(search_node_t));
     search_edge_t *ne = malloc((size_t)s->edge_capacity * sizeof(search_edge_t));
-    s->system_allocs += 2;
-    if (!nn || !ne) {
+    uint8_t *kept_old = calloc((size_t)old_used + 1, 1);
+    s->system_allocs += 3;
+    if (!nn || !ne || !kept_old) {
         free(nn);
         free(ne);
+        free(kept_old);
         return TG_ENOMEM;
     }
+    kept_old[root_idx] = 1;
     int64_t count = 1, eused = 0;
     nn[0] = s->nodes[root_idx];
     nn[0].move = TG_LOC_NULL;
+    atomic_store(&nn[0].weightless, 0);
     for (int64_t i = 0; i < count; i++) {
         search_node_t *node = &nn[i];
         atomic_store(&node->virtual_losses, 0);
@@ -436,6 +486,7 @@ static int search__compact(tg_search_t *s, uint32_t root_idx) {
                 d->pad = 0;
                 if (valid) {
                     nn[count] = s->nodes[ci];
+                    kept_old[ci] = 1;
                     atomic_store(&d->child, (uint32_t)count);
                     count++;
                     kept++;
@@ -450,13 +501,18 @@ static int search__compact(tg_search_t *s, uint32_t root_idx) {
         atomic_store(&node->num_claimed, (uint16_t)kept);
         eused += k;
     }
+    /* Dropped nodes withdraw part of their subtree value bias; the table is then rebuilt from
+     * the kept nodes (buckets only dropped nodes used are forgotten). */
+    for (int64_t i = 0; i < old_used; i++)
+        if (!kept_old[i]) search__svb_release(s, &s->nodes[i]);
+    free(kept_old);
     free(s->nodes);
     free(s->edges);
     s->nodes = nn;
     s->edges = ne;
     atomic_store(&s->nodes_used, count);
     atomic_store(&s->edges_used, eused);
-    return 0;
+    return search__svb_rebuild(s, 2 * s->node_capacity);
 }
 
 int tg_search_make_move(tg_search_t *s, tg_loc_t loc, tg_err_t *err) {
@@ -550,6 +606,48 @@ static int search__eval_root(tg_search_t *s, tg_err_t *err) {
     return 0;
 }
 
+/* Image of (x, y) under symmetry sym (bit 0 flip x, bit 1 flip y, bit 2 transpose). */
+static tg_loc_t search__sym_loc(int sym, int x, int y, int n) {
+    if (sym & 1) x = n - 1 - x;
+    if (sym & 2) y = n - 1 - y;
+    if (sym & 4) {
+        int t = x;
+        x = y;
+        y = t;
+    }
+    return tg_loc(x, y);
+}
+
+int search__prune_root_symmetries(const tg_game_t *g, float *pol) {
+    const tg_board_t *b = &g->board;
+    int n = b->size, valid[8], nvalid = 0;
+    for (int sym = 1; sym < 8; sym++) {
+        bool ok = b->ko_loc == TG_LOC_NULL ||
+                  search__sym_loc(sym, tg_loc_x(b->ko_loc), tg_loc_y(b->ko_loc), n) == b->ko_loc;
+        for (int y = 0; y < n && ok; y++) {
+            for (int x = 0; x < n && ok; x++) {
+                tg_loc_t a = tg_loc(x, y), t = search__sym_loc(sym, x, y, n);
+                ok = b->color[a] == b->color[t] && g->super_ko_banned[a] == g->super_ko_banned[t];
+            }
+        }
+        if (ok) valid[nvalid++] = sym;
+    }
+    int pruned = 0;
+    for (int pos = 0; pos < n * n; pos++) {
+        if (pol[pos] < 0.0f) continue;
+        int rep = pos;
+        for (int i = 0; i < nvalid; i++) {
+            int q = search__pos(search__sym_loc(valid[i], pos % n, pos / n, n), n);
+            if (q < rep) rep = q;
+        }
+        if (rep == pos || pol[rep] < 0.0f) continue;
+        pol[rep] += pol[pos];
+        pol[pos] = -1.0f;
+        pruned++;
+    }
+    return pruned;
+}
+
 /* Root policy: legal moves only, temperature, then shaped Dirichlet noise (§2.5). */
 static void search__prepare_root_policy(tg_search_t *s) {
     const tg_search_params_t *p = &s->params;
@@ -563,6 +661,19 @@ static void search__prepare_root_policy(tg_search_t *s) {
         else if (!(v >= 0.0f) || !tg_game_is_legal(&s->root_game, loc, s->root_game.to_move))
             v = -1.0f;
         pol[pos] = v;
+    }
+    if (p->root_symmetry_pruning) search__prune_root_symmetries(&s->root_game, pol);
+    if (p->enable_passing_hacks) {
+        double others = 0.0;
+        for (int pos = 0; pos < n * n; pos++)
+            if (pol[pos] > 0.0f) others += pol[pos];
+        double cap = 19.0 * others;
+        if (others > 0.0 && pol[n * n] > cap) {
+            double total = others + cap;
+            for (int pos = 0; pos < n * n; pos++)
+                if (pol[pos] > 0.0f) pol[pos] = (float)(pol[pos] / total);
+            pol[n * n] = (float)(cap / total);
+        }
     }
     double temp =
         search__interpolate_early(s, p->chosen_move_temperature_halflife,
@@ -669,7 +780,7 @@ static int search__prepare_root(tg_search_t *s, tg_err_t *err) {
         rc = search__expand(s, root, &s->root_game, s->root_noised_policy,
                             s->root_noised_policy[n * n]);
         if (rc) return tg_err_set(err, rc, "search: edge arena too small for the root");
-        search__stats_single(root, 1, 1.0);
+        search__stats_single(root, 1, 1.0, root->nn_utility);
         atomic_store_explicit(&root->state, SEARCH_NODE_EXPANDED, memory_order_release);
         atomic_store(&s->playouts_started, 1);
         atomic_store(&s->playouts_done, 1);
@@ -717,8 +828,10 @@ static int search__select(tg_search_t *s, const search_node_t *node, bool is_roo
 
     double best = -1e300;
     int best_i = -1;
+    const int bsize = s->root_game.board.size;
     for (int i = 0; i < claimed; i++) {
         double prior = e[i].prior;
+        if (is_root && s->root_noised_policy[search__pos(e[i].loc, bsize)] < 0.0f) continue;
         uint32_t ci = atomic_load_explicit(&e[i].child, memory_order_acquire);
         double w = 0.0, u = fpu;
         int32_t vl = 0;
@@ -746,7 +859,8 @@ static int search__select(tg_search_t *s, const search_node_t *node, bool is_roo
         }
     }
     *is_new = false;
-    if (claimed < node->num_edges) {
+    if (claimed < node->num_edges &&
+        !(is_root && s->root_noised_policy[search__pos(e[claimed].loc, bsize)] < 0.0f)) {
         double value = scaling * e[claimed].prior + (white ? fpu : -fpu);
         if (value > best) {
             best_i = claimed;
@@ -761,6 +875,52 @@ static void search__undo_virtual_losses(tg_search_t *s, search_thread_t *t, int 
     int32_t vlw = s->params.num_virtual_losses_per_thread;
     for (int d = 1; d <= depth; d++)
         atomic_fetch_sub_explicit(&s->nodes[t->path[d]].virtual_losses, vlw, memory_order_release);
+}
+
+/* KataGo enableMorePassingHacks (single thread): if a pass would end the phase at node (game g)
+ * and its children have >= 2 visits, redirects the choice (*ei, *is_new) to a new pass child
+ * when there is no pass child and the choice is not a pass, or to the best new non-pass child
+ * when every child is a pass and the choice is the pass. Keeps created children a prefix of
+ * the edges by moving the pass edge to the first unclaimed slot. Returns true if redirected. */
+static bool search__more_passing_hacks(tg_search_t *s, search_node_t *node, const tg_game_t *g,
+                                       bool is_root, int *ei, bool *is_new) {
+    if (atomic_load_explicit(&node->visits, memory_order_relaxed) < 3) return false;
+    if (!tg_game_pass_would_end_phase(g, g->to_move)) return false;
+    search_edge_t *e = s->edges + node->edges;
+    int claimed = atomic_load_explicit(&node->num_claimed, memory_order_relaxed);
+    bool has_pass = false, has_other = false;
+    for (int i = 0; i < claimed; i++) {
+        if (e[i].loc == TG_LOC_PASS)
+            has_pass = true;
+        else
+            has_other = true;
+    }
+    tg_loc_t chosen = e[*ei].loc;
+    if (!has_pass && chosen != TG_LOC_PASS) {
+        int j = claimed;
+        while (j < node->num_edges && e[j].loc != TG_LOC_PASS)
+            j++;
+        if (j >= node->num_edges) return false;
+        search_edge_t pass = e[j];
+        for (int k = j; k > claimed; k--) {
+            e[k].prior = e[k - 1].prior;
+            e[k].loc = e[k - 1].loc;
+        }
+        e[claimed].prior = pass.prior;
+        e[claimed].loc = TG_LOC_PASS;
+        *ei = claimed;
+        *is_new = true;
+        return true;
+    }
+    if (!has_other && chosen == TG_LOC_PASS && !*is_new && claimed < node->num_edges &&
+        e[claimed].loc != TG_LOC_PASS &&
+        !(is_root &&
+          s->root_noised_policy[search__pos(e[claimed].loc, s->root_game.board.size)] < 0.0f)) {
+        *ei = claimed;
+        *is_new = true;
+        return true;
+    }
+    return false;
 }
 
 /* Plays a move on the thread's game; a full move list ends and scores the game. */
@@ -781,11 +941,15 @@ static int search__playout(tg_search_t *s, search_thread_t *t) {
     int depth = 0;
     t->path[0] = 0;
     uint32_t cur = 0;
+    bool weightless = false;
     for (;;) {
         search_node_t *node = &s->nodes[cur];
         bool is_new;
         int ei = search__select(s, node, cur == 0, &is_new);
         if (ei < 0) goto fail;
+        if (s->params.enable_more_passing_hacks && !vl_on &&
+            search__more_passing_hacks(s, node, &t->game, cur == 0, &ei, &is_new))
+            weightless = true;
         search_edge_t *edge = s->edges + node->edges + ei;
         if (is_new) {
             uint16_t expected = (uint16_t)ei;
@@ -802,14 +966,18 @@ static int search__playout(tg_search_t *s, search_thread_t *t) {
                 goto fail;
             }
             search_node_t *child = &s->nodes[idx];
+            uint64_t svb_key = s->params.subtree_value_bias_factor != 0.0
+                                   ? search__svb_key(&t->game, edge->loc)
+                                   : 0;
             search__play(t, edge->loc);
             search__node_init(child, edge->loc, t->game.to_move);
+            if (weightless) atomic_store_explicit(&child->weightless, 1, memory_order_relaxed);
             if (vl_on) atomic_store_explicit(&child->virtual_losses, vlw, memory_order_relaxed);
             atomic_store_explicit(&edge->child, (uint32_t)idx, memory_order_release);
             t->path[++depth] = (uint32_t)idx;
             if (t->game.game_over) {
                 search__set_values_terminal(s, child, &t->game);
-                search__stats_single(child, 1, 1.0);
+                search__stats_single(child, 1, 1.0, child->nn_utility);
                 atomic_store_explicit(&child->state, SEARCH_NODE_TERMINAL, memory_order_release);
             } else {
                 int sym = s->params.nn_randomize ? (int)tg_rng_below(&t->rng, 8) : 0;
@@ -824,7 +992,8 @@ static int search__playout(tg_search_t *s, search_thread_t *t) {
                     search__undo_virtual_losses(s, t, depth);
                     return 0; /* arena full: the search stops; the node stays NEW */
                 }
-                search__stats_single(child, 1, 1.0);
+                child->svb = search__svb_get(s, svb_key);
+                search__stats_single(child, 1, 1.0, child->nn_utility + search__svb_bias(s, child));
                 atomic_store_explicit(&child->state, SEARCH_NODE_EXPANDED, memory_order_release);
             }
             break;
@@ -835,6 +1004,9 @@ static int search__playout(tg_search_t *s, search_thread_t *t) {
         uint8_t st = atomic_load_explicit(&child->state, memory_order_acquire);
         if (st == SEARCH_NODE_NEW) goto fail;
         if (vl_on) atomic_fetch_add_explicit(&child->virtual_losses, vlw, memory_order_acq_rel);
+        /* A weightless child chosen by a normal playout becomes an ordinary child. */
+        if (atomic_load_explicit(&child->weightless, memory_order_relaxed))
+            atomic_store_explicit(&child->weightless, 0, memory_order_relaxed);
         t->path[++depth] = ci;
         if (st == SEARCH_NODE_TERMINAL) {
             /* Revisit of a finished game: one more unit of weight at the same value. */
@@ -848,6 +1020,10 @@ static int search__playout(tg_search_t *s, search_thread_t *t) {
         }
         search__play(t, edge->loc);
         cur = ci;
+    }
+    if (weightless) { /* its parent ignores the new child: nothing to back up, not counted */
+        search__undo_virtual_losses(s, t, depth);
+        return 2;
     }
     for (int d = depth - 1; d >= 0; d--)
         search__recompute_stats(s, &s->nodes[t->path[d]]);
@@ -886,6 +1062,7 @@ static void *search__thread_main(void *arg) {
             continue;
         }
         atomic_fetch_sub(&s->playouts_started, 1);
+        if (r == 2) continue; /* a weightless passing-hack playout */
         if (r < 0) {
             t->rc = r;
             atomic_store(&s->stop_requested, true);
@@ -919,6 +1096,8 @@ int tg_search_run(tg_search_t *s, tg_err_t *err) {
     bool bounded = more != INT64_MAX;
     if (!bounded) more = p->max_nodes_hint;
     if (more < 0) more = 0;
+    /* enableMorePassingHacks adds at most two weightless children per node. */
+    if (p->enable_more_passing_hacks && p->num_threads == 1) more *= 3;
     int64_t need_nodes = used + more + p->num_threads + 2;
     int64_t per_node = n * n + 1;
     int64_t need_edges = atomic_load(&s->edges_used) + (need_nodes - used) * per_node;

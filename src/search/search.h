@@ -34,9 +34,18 @@
  * readers' side). All tg_search_* functions other than tg_search_stop are "owner thread only":
  * one caller drives a search; tg_search_run spawns and joins the helper threads itself.
  *
- * Known gaps versus KataGo self-play: no graph search / NN cache, no subtree value-bias
- * correction, no root ending bonus, no useless-move pruning at the root, no uncertainty
- * weighting (all off or optional in algorithms.md §2.10 except the first three). */
+ * KataGo GTP features (issue #4), each a param with KataGo's name: subtree value bias (a
+ * per-search bucket table, search_svb.c), noise pruning in the backup, the smoothed reference
+ * child of policy-target pruning / LCB, the pass-prior cap and forced pass / non-pass children
+ * when a pass would end the phase (enablePassingHacks / enableMorePassingHacks), root symmetry
+ * pruning, and cleanup before pass for GTP (tg_search_cleanup_before_pass).
+ *
+ * Known gaps versus KataGo: no graph search / NN cache, no root ending bonus, no useless-move
+ * pruning at the root, no uncertainty weighting (GTP uses it; needs the net's short-term error
+ * heads), no policy optimism (GTP 1.0 / root 0.2), no conservativePass (KataGo's fallback is
+ * off), and the "weightless" forced passing-hack children are approximated: a normal playout
+ * that later chooses one pays all its visits at once (KataGo pays edge visits one by one);
+ * enableMorePassingHacks is skipped with num_threads > 1. */
 #ifndef TENGEN_SEARCH_SEARCH_H
 #define TENGEN_SEARCH_SEARCH_H
 
@@ -101,6 +110,36 @@ typedef struct tg_search_params_s {
     int num_virtual_losses_per_thread;
     double value_weight_exponent; /* §2.4 value weighting of children; 0 = plain average */
 
+    /* Subtree value bias (§2.4; KataGo subtreeValueBias*): a node's own net utility is shifted by
+     * factor * the average (children's utility - net utility) of its pattern bucket, each node
+     * contributing with weight (children's weight)^exponent; a node freed by tree reuse
+     * withdraws free_prop of its contribution. factor 0 = off. */
+    double subtree_value_bias_factor;
+    double subtree_value_bias_weight_exponent;
+    double subtree_value_bias_free_prop;
+
+    /* Noise pruning (KataGo useNoisePruning, pruneNoiseWeight): in the backup, children taken in
+     * prior order; one whose utility is below the weighted average of those before it loses
+     * weight above twice its policy share by excess * (1 - exp(-gap / scale)), at most cap. */
+    bool use_noise_pruning;
+    double noise_prune_utility_scale;
+    double noise_pruning_cap;
+
+    /* KataGo enablePassingHacks, its policy part: at every node the pass prior is capped at 19x
+     * the sum of the other legal moves' priors (95 % of the total), then renormalized. */
+    bool enable_passing_hacks;
+    /* KataGo enableMorePassingHacks: at a node where a pass would end the phase and whose
+     * children have >= 2 visits, a pass child (if none yet) or else the best new non-pass child
+     * (if all children are passes) is created by an extra "weightless" playout: it does not
+     * count towards the limits and its parent ignores the child (FPU value, no weight) until a
+     * normal playout chooses it. Applied with num_threads == 1 only. */
+    bool enable_more_passing_hacks;
+
+    /* KataGo rootSymmetryPruning: when the root position (stones, ko point, superko bans) is
+     * symmetric, only the first move of each orbit (lowest y*N+x) stays allowed at the root; it
+     * takes the orbit's policy mass. */
+    bool root_symmetry_pruning;
+
     /* Root (§2.4, §2.5). */
     bool root_noise_enabled;
     double root_dirichlet_noise_total_concentration;
@@ -130,14 +169,16 @@ typedef struct tg_search_params_s {
  * max_visits 600, 1 thread, cpuct 1.1, FPU 0.2 / root 0.0, dynamic score 0.40 (centre zero
  * weight 0.25, scale 0.50), value weight exponent 0.5, noise 10.83 / 0.25, root policy
  * temperature 1.25 -> 1.1, forced playouts k = 2, 4 root symmetries, move temperature 0.75 ->
- * 0.15 (halflife 19), LCB 5.0 / 0.15. */
+ * 0.15 (halflife 19), LCB 5.0 / 0.15, subtree value bias 0.30 / 0.8 (free prop 0.8); no noise
+ * pruning, passing hacks or root symmetry pruning (KataGo's selfplay leaves them off). */
 tg_search_params_t tg_search_params_selfplay(void);
 
 /* KataGo's GTP search settings: the Setup::loadParams fallbacks for SETUP_FOR_GTP (algorithms.md
  * §2.9, "GTP fallback" column), restricted to what this search implements (no uncertainty
- * weighting, subtree bias, optimism, noise pruning, ending bonus or graph search): no noise,
- * dynamic cPUCT, LCB, move temperature 0.5 -> 0.1. Limits as in the selfplay preset; callers
- * set max_visits / max_time_s, threads and seed. For play, matches and gating. */
+ * weighting, optimism, ending bonus or graph search): no noise, dynamic cPUCT, LCB, move
+ * temperature 0.5 -> 0.1, subtree value bias 0.45 / 0.85 (free prop 0.8), noise pruning
+ * (scale 0.15), passing hacks on, root symmetry pruning on. Limits as in the selfplay preset;
+ * callers set max_visits / max_time_s, threads and seed. For play, matches and gating. */
 tg_search_params_t tg_search_params_gtp(void);
 
 /* Turns p into KataGo's cheap-search settings (§2.8): max_visits = visits, no noise, root
@@ -216,9 +257,10 @@ const tg_nn_output_t *tg_search_root_nn(const tg_search_t *s);
 int tg_search_root_children(const tg_search_t *s, tg_search_child_t *out, int cap);
 
 /* KataGo's getPlaySelectionValues at the root (§2.7): child weights, policy-target pruning
- * against the most-weighted child, LCB bonus (if use_lcb), pruning of tiny values, scaled so the
- * maximum is >= scale_max_to_at_least. With no children, the root policy over legal moves.
- * Writes up to TG_SEARCH_MAX_MOVES entries; returns the count (> 0) or TG_ESTATE. */
+ * against the reference child (max of w * max(0, n-1) / max(1, n) + 2 * prior), LCB bonus (if
+ * use_lcb; children with value >= min_visit_prop_for_lcb * the reference's weight), pruning of tiny
+ * values, scaled so the maximum is >= scale_max_to_at_least. With no children, the root policy over
+ * legal moves. Writes up to TG_SEARCH_MAX_MOVES entries; returns the count (> 0) or TG_ESTATE. */
 int tg_search_play_selection_values(const tg_search_t *s, bool use_lcb,
                                     double scale_max_to_at_least, tg_loc_t *locs, double *values);
 
@@ -238,6 +280,13 @@ int tg_search_choose_move(const tg_search_t *s, double temperature, bool use_lcb
 /* Principal variation: the best root move by play-selection value (LCB per params), then the
  * most-visited child at each level. Writes up to max moves, returns the count. */
 int tg_search_pv(const tg_search_t *s, tg_loc_t *out, int max);
+
+/* KataGo's cleanupBeforePass in its "auto" setting (GTP): under area scoring without
+ * friendlyPassOk and without a button (Tromp-Taylor), a pass mv by pla becomes the last empty
+ * point, row by row, of pla's pass-alive area (tg_board_calc_area, no extra flags) that touches
+ * an opponent stone and is legal for pla, so the dead stones get captured before the game ends.
+ * Any other mv, or no such point: mv unchanged. */
+tg_loc_t tg_search_cleanup_before_pass(const tg_game_t *g, tg_color_t pla, tg_loc_t mv);
 
 typedef struct tg_search_stats_s {
     int64_t playouts;        /* completed playouts in the last run (root evaluation included) */

@@ -31,6 +31,7 @@ typedef struct search_node_s {
     _Atomic int32_t visits;         /* 1 + sum of children's visits (terminal: its visits) */
     _Atomic int32_t virtual_losses; /* threads currently below this node, times VL per thread */
     _Atomic uint8_t state;          /* SEARCH_NODE_* (release store / acquire load) */
+    _Atomic uint8_t weightless;     /* created by a passing-hack playout, not yet chosen */
     atomic_flag lock;               /* guards the stats recomputation (spin) */
     uint8_t to_move;                /* player to move at this node */
     tg_loc_t move;                  /* move that led here (TG_LOC_NULL at the root) */
@@ -45,7 +46,19 @@ typedef struct search_node_s {
     _Atomic double weight_sum, weight_sq_sum;
     _Atomic double winloss_avg, noresult_avg, score_mean_avg, score_mean_sq_avg, lead_avg;
     _Atomic double utility_avg, utility_sq_avg;
+
+    /* Subtree value bias (search_svb.c): table slot + 1 (0 = none) and the contribution this
+     * node last made to it; written under lock (or before the node is published). */
+    uint32_t svb;
+    double svb_last_delta, svb_last_weight;
 } search_node_t;
+
+/* One subtree value bias bucket. */
+typedef struct search_svb_entry_s {
+    _Atomic uint64_t key; /* 0 = empty slot */
+    atomic_flag lock;     /* guards the two sums */
+    double delta_sum, weight_sum;
+} search_svb_entry_t;
 
 /* Per-thread scratch, allocated once. */
 typedef struct search_thread_s {
@@ -81,6 +94,10 @@ struct tg_search_s {
     _Atomic int64_t edges_used;
     int64_t system_allocs;
 
+    /* Subtree value bias table (search_svb.c); capacity a power of two >= 2 * node_capacity. */
+    search_svb_entry_t *svb;
+    int64_t svb_capacity;
+
     /* Utility. */
     double recent_score_center;
     double gh_x[SEARCH_GH_POINTS], gh_w[SEARCH_GH_POINTS]; /* Gauss-Hermite, weight e^-x^2 */
@@ -97,6 +114,39 @@ struct tg_search_s {
     tg_search_stats_t last;
     tg_rng_t rng; /* owner thread: noise, root symmetries */
 };
+
+/* ---- search.c ---------------------------------------------------------------------------- */
+
+/* Root symmetry pruning on a root policy by pos (-1 = not allowed): for the symmetries that
+ * map g's stones, ko point and superko bans onto themselves, every move but the lowest pos of
+ * its orbit gets -1 and gives its prior to that one. Returns the number of moves pruned. */
+int search__prune_root_symmetries(const tg_game_t *g, float *pol);
+
+/* ---- search_svb.c ------------------------------------------------------------------------- */
+
+/* Bucket key of the move loc about to be played on g (board before the move): mover, previous
+ * move, loc, 5x5 pattern with atari marks, ko point. 0 when g has no previous move (no bucket). */
+uint64_t search__svb_key(const tg_game_t *g, tg_loc_t loc);
+
+/* Slot + 1 of key in the table (claimed if new), or 0 for key 0 / no table. Thread-safe. */
+uint32_t search__svb_get(tg_search_t *s, uint64_t key);
+
+/* factor * the bucket's average delta for node n (0 without a bucket or with weight <= 0.001). */
+double search__svb_bias(tg_search_t *s, const search_node_t *n);
+
+/* Replaces n's contribution to its bucket by (delta_sum, weight) and returns the new bias as
+ * search__svb_bias. Caller holds n->lock. */
+double search__svb_update(tg_search_t *s, search_node_t *n, double delta_sum, double weight);
+
+/* Withdraws free_prop of n's last contribution and detaches n (owner thread, no search running). */
+void search__svb_release(tg_search_t *s, search_node_t *n);
+
+/* Empties the table (tree cleared). */
+void search__svb_clear(tg_search_t *s);
+
+/* Rebuilds the table with capacity >= min_capacity (power of two, never shrinking) from the
+ * buckets of nodes[0 .. nodes_used): buckets no node uses are dropped. Returns 0 or TG_ENOMEM. */
+int search__svb_rebuild(tg_search_t *s, int64_t min_capacity);
 
 /* ---- search_values.c ---------------------------------------------------------------------- */
 
@@ -116,6 +166,12 @@ double search__result_utility(const tg_search_t *s, double winloss, double nores
 /* Recomputes node's aggregates from its children and own evaluation; visits = 1 + children.
  * Takes node->lock. Allocation-free (stack buffers of TG_SEARCH_MAX_MOVES). */
 void search__recompute_stats(tg_search_t *s, search_node_t *node);
+
+/* KataGo's pruneNoiseWeight: children i < n in prior order with their utility (mover's view),
+ * prior and weight; lowers w[i] (and scales wsq[i] by the square of the ratio, if wsq) and
+ * returns the new total weight. */
+double search__prune_noise_weight(const tg_search_params_t *p, int n, const double *self_u,
+                                  const double *prior, double *w, double *wsq);
 
 /* Student-t (3 dof) CDF. */
 double search__cdf_t3(double t);
@@ -138,9 +194,10 @@ static inline void search__store(_Atomic double *a, double v) {
     atomic_store_explicit(a, v, memory_order_relaxed);
 }
 
-/* Node's child weight for selection (0 if it has no completed visit). */
+/* Node's child weight for selection (0 if it has no completed visit or is weightless). */
 static inline double search__child_weight(const search_node_t *c, int32_t *visits_out) {
     int32_t v = atomic_load_explicit(&c->visits, memory_order_acquire);
+    if (atomic_load_explicit(&c->weightless, memory_order_relaxed)) v = 0; /* parent ignores it */
     if (visits_out) *visits_out = v;
     if (v <= 0) return 0.0;
     return search__load(&c->weight_sum);

@@ -1,7 +1,7 @@
 /* search_results.c: what a finished search reports (algorithms.md §2.7): root values and
- * children, KataGo's play-selection values (policy-target pruning against the most-weighted
+ * children, KataGo's play-selection values (policy-target pruning against the reference
  * child, LCB bonus, pruning of tiny values), the policy target, the chosen move with
- * temperature, and a principal variation.
+ * temperature, a principal variation, and KataGo's cleanup-before-pass for GTP.
  *
  * All functions run on the owner thread after tg_search_run; they read the tree without
  * locks (no search is running) and allocate nothing (stack buffers of TG_SEARCH_MAX_MOVES). */
@@ -54,7 +54,7 @@ int tg_search_root_children(const tg_search_t *s, tg_search_child_t *out, int ca
         uint32_t ci = atomic_load(&e[i].child);
         if (ci == SEARCH_NODE_NONE) continue;
         const search_node_t *c = &s->nodes[ci];
-        if (atomic_load(&c->state) == SEARCH_NODE_NEW) continue;
+        if (atomic_load(&c->state) == SEARCH_NODE_NEW || atomic_load(&c->weightless)) continue;
         out[k].loc = e[i].loc;
         out[k].prior = e[i].prior;
         search__node_values(c, &out[k].values);
@@ -109,6 +109,8 @@ int tg_search_play_selection_values(const tg_search_t *s, bool use_lcb,
         const search_node_t *c = &s->nodes[ci];
         if (atomic_load(&c->state) == SEARCH_NODE_NEW) continue;
         double w = search__child_weight(c, NULL);
+        /* A move root symmetry pruning disallowed (only possible on a reused root). */
+        if (s->root_noised_policy[search__pos(e[i].loc, s->root_game.board.size)] < 0.0f) w = 0.0;
         kids[n] = c;
         priors[n] = e[i].prior;
         locs[n] = e[i].loc;
@@ -117,14 +119,21 @@ int tg_search_play_selection_values(const tg_search_t *s, bool use_lcb,
         n++;
     }
 
+    /* Reference child (§2.7): the most-weighted child, with a child's weight discounted at tiny
+     * visit counts (w * (n - 1) / n) plus a small policy term, so a single lucky visit cannot
+     * become the reference. */
     int best = 0;
-    double best_w = -1e30;
+    double best_goodness = -1e30;
     for (int i = 0; i < n; i++) {
-        if (values[i] > best_w) {
-            best_w = values[i];
+        int32_t cv = atomic_load(&kids[i]->visits);
+        double goodness =
+            values[i] * (double)(cv > 1 ? cv - 1 : 0) / (double)(cv > 1 ? cv : 1) + 2.0 * priors[i];
+        if (goodness > best_goodness) {
+            best_goodness = goodness;
             best = i;
         }
     }
+    double best_w = n > 0 ? values[best] : 0.0;
 
     /* Policy target pruning: remove weight PUCT would not have wanted in hindsight. */
     if (n > 0) {
@@ -312,4 +321,29 @@ int tg_search_pv(const tg_search_t *s, tg_loc_t *out, int max) {
         node = next;
     }
     return len;
+}
+
+tg_loc_t tg_search_cleanup_before_pass(const tg_game_t *g, tg_color_t pla, tg_loc_t mv) {
+    const tg_rules_t *r = &g->rules;
+    if (mv != TG_LOC_PASS || r->scoring != TG_SCORING_AREA || r->friendly_pass_ok || r->has_button)
+        return mv;
+    const tg_board_t *b = &g->board;
+    uint8_t area[TG_BOARD_CELLS];
+    tg_board_calc_area(b, area, false, false, false, r->multi_stone_suicide_legal);
+    tg_color_t opp = tg_color_opp(pla);
+    static const int dx[4] = {1, -1, 0, 0}, dy[4] = {0, 0, 1, -1};
+    for (int y = 0; y < b->size; y++) {
+        for (int x = 0; x < b->size; x++) {
+            tg_loc_t loc = tg_loc(x, y);
+            if (b->color[loc] != TG_EMPTY || area[loc] != pla) continue;
+            bool touches = false;
+            for (int k = 0; k < 4 && !touches; k++) {
+                int nx = x + dx[k], ny = y + dy[k];
+                touches = nx >= 0 && ny >= 0 && nx < b->size && ny < b->size &&
+                          b->color[tg_loc(nx, ny)] == opp;
+            }
+            if (touches && tg_game_is_legal(g, loc, pla)) mv = loc;
+        }
+    }
+    return mv;
 }

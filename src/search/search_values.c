@@ -138,10 +138,41 @@ double search__interpolate_early(const tg_search_t *s, double halflife, double e
     return late + (early - late) * pow(0.5, halflives);
 }
 
+double search__prune_noise_weight(const tg_search_params_t *p, int n, const double *self_u,
+                                  const double *prior, double *w, double *wsq) {
+    double u_sum = 0.0, w_sum = 0.0, prior_sum = 0.0;
+    if (n <= 1) {
+        for (int i = 0; i < n; i++)
+            w_sum += w[i];
+        return w_sum;
+    }
+    for (int i = 0; i < n; i++) {
+        double old_w = w[i], new_w = old_w;
+        double pr = prior[i] > 1e-30 ? prior[i] : 1e-30;
+        if (w_sum > 0.0 && prior_sum > 0.0) {
+            double gap = u_sum / w_sum - self_u[i];
+            double lenient_share = 2.0 * w_sum * pr / prior_sum;
+            if (gap > 0.0 && old_w > lenient_share) {
+                double cut =
+                    (old_w - lenient_share) * (1.0 - exp(-gap / p->noise_prune_utility_scale));
+                if (cut > p->noise_pruning_cap) cut = p->noise_pruning_cap;
+                new_w = old_w - cut;
+                if (wsq) wsq[i] *= (new_w / old_w) * (new_w / old_w);
+                w[i] = new_w;
+            }
+        }
+        u_sum += self_u[i] * new_w;
+        w_sum += new_w;
+        prior_sum += pr;
+    }
+    return w_sum;
+}
+
 void search__recompute_stats(tg_search_t *s, search_node_t *node) {
     const tg_search_params_t *p = &s->params;
     /* Per-child snapshots (stack; 362 children at most). */
     double w[TG_SEARCH_MAX_MOVES], wsq[TG_SEARCH_MAX_MOVES], self_u[TG_SEARCH_MAX_MOVES];
+    double prior[TG_SEARCH_MAX_MOVES];
     const search_node_t *kids[TG_SEARCH_MAX_MOVES];
 
     while (atomic_flag_test_and_set_explicit(&node->lock, memory_order_acquire)) {
@@ -151,7 +182,7 @@ void search__recompute_stats(tg_search_t *s, search_node_t *node) {
     bool white = node->to_move == TG_WHITE;
     int n = 0;
     int64_t visits = 1;
-    double total_w = 0.0;
+    double orig_total_w = 0.0;
     for (int i = 0; i < n_claimed; i++) {
         uint32_t ci = atomic_load_explicit(&edges[i].child, memory_order_acquire);
         if (ci == SEARCH_NODE_NONE) continue;
@@ -165,9 +196,15 @@ void search__recompute_stats(tg_search_t *s, search_node_t *node) {
         wsq[n] = search__load(&c->weight_sq_sum);
         double cu = search__load(&c->utility_avg);
         self_u[n] = white ? cu : -cu;
-        total_w += cw;
+        prior[n] = edges[i].prior;
+        orig_total_w += cw;
         n++;
     }
+    double total_w = orig_total_w;
+    /* Children come in edge order, which is prior order (created children are a prefix of the
+     * prior-sorted edges). */
+    if (p->use_noise_pruning && n > 0)
+        total_w = search__prune_noise_weight(p, n, self_u, prior, w, wsq);
 
     if (p->value_weight_exponent > 0.0 && n > 1) {
         /* Children far below the average utility count for less (getValueChildWeights);
@@ -193,11 +230,8 @@ void search__recompute_stats(tg_search_t *s, search_node_t *node) {
         }
     }
 
-    /* Own evaluation with weight 1. */
-    double ws = 1.0, wsqs = 1.0;
-    double wl = node->nn_winloss, nr = node->nn_noresult, sm = node->nn_score_mean;
-    double smsq = node->nn_score_mean_sq, ld = node->nn_lead, u = node->nn_utility;
-    double usq = node->nn_utility * node->nn_utility;
+    double ws = 0.0, wsqs = 0.0, wl = 0.0, nr = 0.0, sm = 0.0, smsq = 0.0, ld = 0.0, u = 0.0,
+           usq = 0.0;
     for (int i = 0; i < n; i++) {
         const search_node_t *c = kids[i];
         double cw = w[i];
@@ -211,6 +245,29 @@ void search__recompute_stats(tg_search_t *s, search_node_t *node) {
         u += cw * search__load(&c->utility_avg);
         usq += cw * search__load(&c->utility_sq_avg);
     }
+
+    /* Own evaluation with weight 1, its utility shifted by the subtree value bias. The node's
+     * contribution to its bucket is (children's utility - own net utility) * W^exponent with
+     * W the children's weight before value weighting (KataGo recomputeNodeStats). */
+    double own_u = node->nn_utility;
+    if (node->svb != 0 && p->subtree_value_bias_factor != 0.0) {
+        if (total_w > 1e-10) {
+            double bias_w = pow(orig_total_w, p->subtree_value_bias_weight_exponent);
+            own_u += search__svb_update(s, node, (u / ws - node->nn_utility) * bias_w, bias_w);
+        } else {
+            own_u += search__svb_bias(s, node);
+        }
+    }
+    ws += 1.0;
+    wsqs += 1.0;
+    wl += node->nn_winloss;
+    nr += node->nn_noresult;
+    sm += node->nn_score_mean;
+    smsq += node->nn_score_mean_sq;
+    ld += node->nn_lead;
+    u += own_u;
+    usq += own_u * own_u;
+
     search__store(&node->winloss_avg, wl / ws);
     search__store(&node->noresult_avg, nr / ws);
     search__store(&node->score_mean_avg, sm / ws);

@@ -515,41 +515,50 @@ TEST(no_malloc_per_playout) {
         printf("  (not counted under a sanitizer: it owns malloc)\n");
         return;
     }
-    fake_eval_t f;
-    fake_eval_init(&f);
-    f.hash_spread = 0.5;
-    tg_search_evaluator_t ev = fake_eval_evaluator(&f);
-    tg_search_params_t p = base_params(1500);
-    tg_search_t *s;
-    tg_err_t err;
-    ASSERT_EQ(tg_search_create(&p, &ev, &s, &err), 0);
-    tg_game_t g;
-    new_game(&g, 9);
-    ASSERT_EQ(tg_search_set_position(s, &g, &err), 0);
-    ASSERT_EQ(tg_search_run(s, &err), 0); /* grows the arenas once */
-    tg_search_stats_t st;
-    tg_search_get_stats(s, &st);
-    int64_t arena_allocs = st.system_allocs;
+    /* Self-play preset, then the GTP preset (subtree value bias, noise pruning, passing and
+     * symmetry hacks on). */
+    for (int preset = 0; preset < 2; preset++) {
+        fake_eval_t f;
+        fake_eval_init(&f);
+        f.hash_spread = 0.5;
+        tg_search_evaluator_t ev = fake_eval_evaluator(&f);
+        tg_search_params_t p = base_params(1500);
+        if (preset == 1) {
+            p = tg_search_params_gtp();
+            p.max_visits = 1500;
+            p.seed = 99;
+        }
+        tg_search_t *s;
+        tg_err_t err;
+        ASSERT_EQ(tg_search_create(&p, &ev, &s, &err), 0);
+        tg_game_t g;
+        new_game(&g, 9);
+        ASSERT_EQ(tg_search_set_position(s, &g, &err), 0);
+        ASSERT_EQ(tg_search_run(s, &err), 0); /* grows the arenas once */
+        tg_search_stats_t st;
+        tg_search_get_stats(s, &st);
+        int64_t arena_allocs = st.system_allocs;
 
-    tg_search_clear_tree(s);
-    long before = atomic_load(&g_mallocs);
-    ASSERT_EQ(tg_search_run(s, &err), 0);
-    long after = atomic_load(&g_mallocs);
-    tg_search_get_stats(s, &st);
-    ASSERT_EQ(st.playouts, 1500);
-    ASSERT_EQ(after - before, 0);
-    ASSERT_EQ(st.system_allocs, arena_allocs);
+        tg_search_clear_tree(s);
+        long before = atomic_load(&g_mallocs);
+        ASSERT_EQ(tg_search_run(s, &err), 0);
+        long after = atomic_load(&g_mallocs);
+        tg_search_get_stats(s, &st);
+        ASSERT_EQ(st.playouts, 1500);
+        ASSERT_EQ(after - before, 0);
+        ASSERT_EQ(st.system_allocs, arena_allocs);
 
-    /* Reused tree: the move compacts (allocates), the search itself does not. */
-    tg_loc_t mv;
-    tg_rng_t rng;
-    tg_rng_seed(&rng, 5, 0);
-    ASSERT_EQ(tg_search_choose_move(s, 0.0, false, &rng, &mv), 0);
-    ASSERT_EQ(tg_search_make_move(s, mv, &err), 0);
-    before = atomic_load(&g_mallocs);
-    ASSERT_EQ(tg_search_run(s, &err), 0);
-    ASSERT_EQ(atomic_load(&g_mallocs) - before, 0);
-    tg_search_destroy(s);
+        /* Reused tree: the move compacts (allocates), the search itself does not. */
+        tg_loc_t mv;
+        tg_rng_t rng;
+        tg_rng_seed(&rng, 5, 0);
+        ASSERT_EQ(tg_search_choose_move(s, 0.0, false, &rng, &mv), 0);
+        ASSERT_EQ(tg_search_make_move(s, mv, &err), 0);
+        before = atomic_load(&g_mallocs);
+        ASSERT_EQ(tg_search_run(s, &err), 0);
+        ASSERT_EQ(atomic_load(&g_mallocs) - before, 0);
+        tg_search_destroy(s);
+    }
 }
 
 TEST(errors) {
