@@ -320,7 +320,7 @@ static int plot_strength(const char *dir, const tg_plot_ladder_t *ld, bool have_
     const int r0 = random_anchor ? 1 : 0;
     int n = ld->n + r0;
     double *buf = calloc((size_t)n * 7, sizeof(double));
-    char(*labels)[200] = calloc((size_t)n, sizeof(*labels));
+    char(*labels)[320] = calloc((size_t)n, sizeof(*labels));
     const char **label_ptr = calloc((size_t)n, sizeof(*label_ptr));
     if (!buf || !labels || !label_ptr) {
         free(buf);
