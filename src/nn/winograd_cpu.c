@@ -462,13 +462,46 @@ static void wino_out_16(const wino_dst_t *d, const float *m, size_t mstride, int
 }
 #endif
 
+/* Input transform of tile t (all sub-kernels of wt): V[xi][tile][q*ic + i] = (B^T d_q B)[xi] for
+ * channel i, d_q the 6x6 patch sub-kernel q sees: origin (4ty + 3qy - ky/2, 4tx + 3qx - kx/2),
+ * which is (4ty - 1, 4tx - 1) for a 3x3 kernel. Points outside the tensor read zeros (>= ic
+ * zero floats). vd: the tile's row of V (row stride k, xi stride vstride); tmp: (36, wmax).
+ * Channels [0, vec_in) take the AVX-512 path, the rest the generic one. Shared by the forward
+ * conv and the weight gradient. */
+static void wino_input_tile(const nn_wino_t *wt, const float *in, int len, size_t t, int vec_in,
+                            const float *zeros, float *vd, size_t vstride, float *tmp, int wmax) {
+    const int ic = wt->ic;
+    const int nsx = (wt->kx + 2) / 3, nsub = (wt->ky + 2) / 3 * nsx;
+    const int py = wt->ky / 2, px = wt->kx / 2;
+    const int nt = (len + 3) / 4;
+    const size_t tps = (size_t)nt * nt, hw = (size_t)len * len;
+    const size_t s = t / tps;
+    const int ty = (int)(t % tps) / nt, tx = (int)(t % tps) % nt;
+    const float *base = in + s * hw * ic;
+    for (int q = 0; q < nsub; q++) {
+        int oy = 4 * ty + 3 * (q / nsx) - py, ox = 4 * tx + 3 * (q % nsx) - px;
+        const float *p[36];
+        for (int a = 0; a < 6; a++)
+            for (int b = 0; b < 6; b++) {
+                int y = oy + a, x = ox + b;
+                p[a * 6 + b] = (y >= 0 && y < len && x >= 0 && x < len)
+                                   ? base + ((size_t)y * len + x) * ic
+                                   : zeros;
+            }
+        float *vq = vd + (size_t)q * ic;
+#ifdef __AVX512F__
+        for (int cb = 0; cb < vec_in; cb += 16)
+            wino_in_16(p, cb, vq, vstride);
+#endif
+        if (vec_in < ic) wino_in_generic(p, vec_in, ic, vq + vec_in, vstride, tmp, wmax);
+    }
+}
+
 void nn__wino_conv_tiles(const nn_wino_t *wt, const float *in, int len, size_t t0, size_t t1,
                          float beta, float *out, float *out2, const nn_wino_epi_t *epi,
                          float *scratch) {
     const int ic = wt->ic, k = wt->k, oc = wt->oc, ocp = wt->ocp;
     const int icp = (ic + 15) / 16 * 16, kp = (k + 15) / 16 * 16;
-    const int nsx = (wt->kx + 2) / 3, nsub = (wt->ky + 2) / 3 * nsx;
-    const int py = wt->ky / 2, px = wt->kx / 2;
     const int nt = (len + 3) / 4;
     const size_t tps = (size_t)nt * nt; /* tiles per sample */
     const size_t hw = (size_t)len * len;
@@ -493,32 +526,10 @@ void nn__wino_conv_tiles(const nn_wino_t *wt, const float *in, int len, size_t t
 
     for (size_t c0 = t0; c0 < t1; c0 += NN_WINO_CHUNK_TILES) {
         const int nc = (int)(t1 - c0 < NN_WINO_CHUNK_TILES ? t1 - c0 : NN_WINO_CHUNK_TILES);
-        /* Input transform: V[xi][tile][q*ic + i] = (B^T d_q B)[xi] for channel i, d_q the 6x6
-         * patch sub-kernel q sees: origin (4ty + 3qy - ky/2, 4tx + 3qx - kx/2), which is
-         * (4ty - 1, 4tx - 1) for a 3x3 kernel. Points outside the tensor read zeros. */
-        for (int tl = 0; tl < nc; tl++) {
-            size_t t = c0 + (size_t)tl;
-            size_t s = t / tps;
-            int ty = (int)(t % tps) / nt, tx = (int)(t % tps) % nt;
-            const float *base = in + s * hw * ic;
-            for (int q = 0; q < nsub; q++) {
-                int oy = 4 * ty + 3 * (q / nsx) - py, ox = 4 * tx + 3 * (q % nsx) - px;
-                const float *p[36];
-                for (int a = 0; a < 6; a++)
-                    for (int b = 0; b < 6; b++) {
-                        int y = oy + a, x = ox + b;
-                        p[a * 6 + b] = (y >= 0 && y < len && x >= 0 && x < len)
-                                           ? base + ((size_t)y * len + x) * ic
-                                           : zeros;
-                    }
-                float *vd = v + (size_t)tl * k + (size_t)q * ic;
-#ifdef __AVX512F__
-                for (int cb = 0; cb < vec_in; cb += 16)
-                    wino_in_16(p, cb, vd, vstride);
-#endif
-                if (vec_in < ic) wino_in_generic(p, vec_in, ic, vd + vec_in, vstride, tmp, wmax);
-            }
-        }
+        /* Input transform of every tile of the chunk. */
+        for (int tl = 0; tl < nc; tl++)
+            wino_input_tile(wt, in, len, c0 + (size_t)tl, vec_in, zeros, v + (size_t)tl * k,
+                            vstride, tmp, wmax);
         /* 36 GEMMs: M[xi] (nc, ocp) = V[xi] (nc, k) x U[xi] (k, ocp). */
         for (int xi = 0; xi < 36; xi++)
             wino_gemm(nc, k, ocp, v + (size_t)xi * vstride, wt->u + (size_t)xi * k * ocp,
@@ -696,8 +707,6 @@ void nn__wino_wgrad_tiles(const nn_wino_t *wt, const float *in, const float *dou
                           size_t t0, size_t t1, float *du, float *scratch) {
     const int ic = wt->ic, k = wt->k, oc = wt->oc, ocp = wt->ocp;
     const int icp = (ic + 15) / 16 * 16, kp = (k + 15) / 16 * 16;
-    const int nsx = (wt->kx + 2) / 3, nsub = (wt->ky + 2) / 3 * nsx;
-    const int py = wt->ky / 2, px = wt->kx / 2;
     const int nt = (len + 3) / 4;
     const size_t tps = (size_t)nt * nt, hw = (size_t)len * len;
     const int wmax = icp > ocp ? icp : ocp;
@@ -720,24 +729,7 @@ void nn__wino_wgrad_tiles(const nn_wino_t *wt, const float *in, const float *dou
             size_t s = t / tps;
             int ty = (int)(t % tps) / nt, tx = (int)(t % tps) % nt;
             /* V, exactly as the forward's input transform. */
-            const float *base = in + s * hw * ic;
-            for (int q = 0; q < nsub; q++) {
-                int oy = 4 * ty + 3 * (q / nsx) - py, ox = 4 * tx + 3 * (q % nsx) - px;
-                const float *p[36];
-                for (int a = 0; a < 6; a++)
-                    for (int b = 0; b < 6; b++) {
-                        int y = oy + a, x = ox + b;
-                        p[a * 6 + b] = (y >= 0 && y < len && x >= 0 && x < len)
-                                           ? base + ((size_t)y * len + x) * ic
-                                           : zeros;
-                    }
-                float *vd = v + (size_t)tl * k + (size_t)q * ic;
-#ifdef __AVX512F__
-                for (int cb = 0; cb < vec_in; cb += 16)
-                    wino_in_16(p, cb, vd, vstride);
-#endif
-                if (vec_in < ic) wino_in_generic(p, vec_in, ic, vd + vec_in, vstride, tmp, wmax);
-            }
+            wino_input_tile(wt, in, len, t, vec_in, zeros, v + (size_t)tl * k, vstride, tmp, wmax);
             /* dM = A dY A^T: rows tmp[i][b] = (dY A^T)[i][b], then columns. Channels past oc
              * (up to ocp) are zero: the zero vector and zero padded dM columns. */
             const float *d[16];
