@@ -36,7 +36,10 @@ static void driver_main(void *arg) {
     mkdir(dir, 0755);
     snprintf(link, sizeof(link), "%s/model.bin.gz", dir);
     g_switched = symlink(g_fixture, link) == 0;
-    for (int i = 0; i < 1000 && count_sgfs("b6c96") < 2; i++)
+    /* Up to 200 s: under TSan on a loaded 2-core machine a net game (fair-komi and lead
+     * searches included) took longer than the 50 s this once allowed; it exits as soon as two
+     * net games exist. */
+    for (int i = 0; i < 4000 && count_sgfs("b6c96") < 2; i++)
         nanosleep(&ts, NULL);
     atomic_store(&g_stop, true);
 }
