@@ -58,6 +58,10 @@ TEST(random_then_net_then_stop) {
     p.nn_threads = 1;
     p.model_poll_s = 0.1;
     p.service.max_wait_us = 2000;
+    /* This test is about the model switch and the files: fair komi and lead searches (tested
+     * with the real net in test_lead.c) would multiply its net evaluations. */
+    p.komi_auto = false;
+    p.estimate_lead_prob = 0.0;
     atomic_init(&g_stop, false);
     uv_thread_t t;
     uv_thread_create(&t, driver_main, NULL);
