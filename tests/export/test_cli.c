@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 
 #include "export/export.h"
+#include "export_test_util.h"
 #include "nn/model.h"
 #include "test.h"
 #include "train/train_internal.h"
@@ -117,23 +118,6 @@ TEST(errors_and_usage) {
     ASSERT_CONTAINS(out, "--checkpoint");
 }
 
-/* 0 if the model file at path holds exactly the weights of m (compared through a direct
- * export of m loaded back). */
-static int same_weights(const char *path, const train_model_t *m) {
-    char direct[512];
-    snprintf(direct, sizeof direct, "%s/same.bin", g_dir);
-    tg_err_t err;
-    tg_model_t *a = NULL, *b = NULL;
-    int rc = tg_model_load(path, &a, &err) || tg_export_model(m, "same", direct, &err) ||
-             tg_model_load(direct, &b, &err);
-    if (!rc)
-        rc = a->num_weights != b->num_weights ||
-             memcmp(a->weights, b->weights, a->num_weights * sizeof(float)) != 0;
-    tg_model_free(a);
-    tg_model_free(b);
-    return rc;
-}
-
 TEST(swa_by_default_raw_with_no_swa) {
     /* A checkpoint whose SWA average differs from the params everywhere. */
     const train_model_t *m = trainer_model(g_trainer);
@@ -158,19 +142,19 @@ TEST(swa_by_default_raw_with_no_swa) {
     ASSERT_EQ(rc, 0);
     ASSERT_CONTAINS(out, "model=b2c16-s72-d0");
     ASSERT_CONTAINS(out, "weights=swa swa_updates=3");
-    ASSERT_EQ(same_weights(model, &avg), 0);
-    ASSERT_NE(same_weights(model, m), 0);
+    ASSERT_EQ(export_test_same_weights(model, &avg, g_dir), 0);
+    ASSERT_NE(export_test_same_weights(model, m, g_dir), 0);
 
     snprintf(args, sizeof args, "-c '%s' -o '%s' --prefix b2c16 --no-swa", ckpt, model);
     ASSERT_EQ(run_export(args, out, sizeof out), 0);
     ASSERT_CONTAINS(out, "weights=raw swa_updates=3");
-    ASSERT_EQ(same_weights(model, m), 0);
+    ASSERT_EQ(export_test_same_weights(model, m, g_dir), 0);
 
     /* The earlier checkpoint has no average: raw weights either way. */
     snprintf(args, sizeof args, "-c '%s' -o '%s' --name plain", g_ckpt, model);
     ASSERT_EQ(run_export(args, out, sizeof out), 0);
     ASSERT_CONTAINS(out, "weights=raw swa_updates=0");
-    ASSERT_EQ(same_weights(model, m), 0);
+    ASSERT_EQ(export_test_same_weights(model, m, g_dir), 0);
     free(swa.avg);
     free(slow);
 }

@@ -25,6 +25,7 @@
 #include <zlib.h>
 
 #include "export/export.h"
+#include "export_test_util.h"
 #include "game/game.h"
 #include "nn/features.h"
 #include "nn/nn.h"
@@ -781,22 +782,6 @@ TEST(checkpoint_export) {
 
 /* ---- 8. SWA ------------------------------------------------------------------------------- */
 
-/* 0 if the model file at path holds exactly the weights of m (via a direct export of m). */
-static int file_has_weights(const char *path, const train_model_t *m) {
-    char direct[512];
-    snprintf(direct, sizeof direct, "%s/same.bin", g_dir);
-    tg_err_t err;
-    tg_model_t *a = NULL, *b = NULL;
-    int rc = tg_model_load(path, &a, &err) || tg_export_model(m, "same", direct, &err) ||
-             tg_model_load(direct, &b, &err);
-    if (!rc)
-        rc = a->num_weights != b->num_weights ||
-             memcmp(a->weights, b->weights, a->num_weights * sizeof(float)) != 0;
-    tg_model_free(a);
-    tg_model_free(b);
-    return rc;
-}
-
 TEST(checkpoint_export_swa) {
     train_config_t c = cfg_b1c8();
     train_options_t o;
@@ -844,8 +829,8 @@ TEST(checkpoint_export_swa) {
     ASSERT_STREQ(res.name, "b1c8-s20-d9");
     ASSERT_EQ(res.swa, 1);
     ASSERT_EQ(res.swa_updates, 3);
-    ASSERT_EQ(file_has_weights(out, &avg), 0);
-    ASSERT_NE(file_has_weights(out, &raw), 0);
+    ASSERT_EQ(export_test_same_weights(out, &avg, g_dir), 0);
+    ASSERT_NE(export_test_same_weights(out, &raw, g_dir), 0);
     tg_model_t *lm = NULL;
     ASSERT_EQ(tg_model_load(out, &lm, &err), 0);
     const double e = compare_outputs(lm, &avg, 6, 9, 91); /* the file computes the average */
@@ -854,7 +839,7 @@ TEST(checkpoint_export_swa) {
 
     ASSERT_EQ(tg_export_checkpoint(ckpt, NULL, NULL, 9, out, 0, &res, &err), 0);
     ASSERT_EQ(res.swa, 0);
-    ASSERT_EQ(file_has_weights(out, &raw), 0);
+    ASSERT_EQ(export_test_same_weights(out, &raw, g_dir), 0);
 
     /* The in-process net of the checkpoint makes the same choice. */
     trainer_t *back = NULL;
